@@ -1,0 +1,237 @@
+"""Load export files from a landing folder into the warehouse's raw schema.
+
+Per file, in one transaction: every record read is loaded into ``raw.<dataset>`` with
+lineage columns, or written to ``audit.quarantine`` with its line, text and reason, or
+counted as an exact duplicate of an earlier record of the same file; one row in
+``audit.file_loads`` records the counts, which always reconcile
+(rows_read = rows_loaded + rows_quarantined + duplicates_collapsed). A file whose bytes
+were loaded before (same SHA-256 for the same dataset) is skipped, so re-running a night
+changes nothing, and an interrupted run leaves no partial load behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from upsell.contracts import DATASETS
+from upsell.discover import IgnoredFile, LandingFile, discover
+from upsell.encoding import EncodingError
+from upsell.headers import HeaderError, load_mappings
+from upsell.progress import Progress
+from upsell.readers import FileError, Staged, stage
+from upsell.sqlparse import cleaned, lit, missing_error, value_and_error
+from upsell.warehouse import connect, ensure_schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TZ = "Asia/Tokyo"
+
+
+@dataclass
+class FileResult:
+    relpath: str
+    dataset: str
+    status: str  # loaded | quarantined | skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_collapsed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult] = field(default_factory=list)
+    ignored: list[IgnoredFile] = field(default_factory=list)
+
+    def total(self, attr: str, status: str | None = None) -> int:
+        return sum(getattr(f, attr) for f in self.files if status in (None, f.status))
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
+    """SELECT over ``_stage`` giving typed columns, ``_reason`` and the duplicate flag."""
+    spec = DATASETS[dataset]
+    values: list[str] = []
+    errors: list[str] = ["_pre_error"]
+    cleaned_refs: dict[str, str] = {}
+    for col in spec.columns:
+        ref = staged.column_ref(col.name)
+        if ref is None:
+            values.append(f'CAST(NULL AS {col.sql_type}) AS "{col.name}"')
+            continue
+        value, error = value_and_error(col, ref, tz)
+        values.append(f'{value} AS "{col.name}"')
+        errors.append(error)
+        cleaned_refs[col.name] = cleaned(ref)
+        if col.required:
+            errors.append(missing_error(col.name, cleaned(ref)))
+    for column, when_values, then_required in spec.conditional_required:
+        ref = staged.column_ref(column)
+        target = cleaned_refs.get(then_required, "NULL")
+        if ref is None:
+            continue
+        errors.append(
+            f"CASE WHEN lower({cleaned(ref)}) IN ({', '.join(lit(v) for v in when_values)}) "
+            f"AND {target} IS NULL THEN {lit(f'{then_required} is required when {column} is ')} "
+            f"|| lower({cleaned(ref)}) END")
+    all_cols = ", ".join(f"s{i}" for i in range(len(staged.header))) or "_line"
+    return f"""
+        SELECT _rec, _line, {', '.join(values)},
+               nullif(concat_ws('; ', {', '.join(errors)}), '') AS _reason,
+               row_number() OVER (PARTITION BY {all_cols} ORDER BY _rec) > 1 AS _dup
+        FROM _stage
+    """
+
+
+def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict,
+                tz: str = DEFAULT_TZ) -> FileResult:
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    size = lf.path.stat().st_size
+    sha = sha256_file(lf.path)
+    load_id = f"{lf.dataset}-{sha[:16]}"
+    prior = con.execute(
+        "SELECT source_file FROM audit.file_loads WHERE dataset = ? AND file_sha256 = ?",
+        [lf.dataset, sha]).fetchone()
+    if prior:
+        same = "" if prior[0] == lf.relpath else f" (identical to {prior[0]})"
+        return FileResult(lf.relpath, lf.dataset, "skipped", bytes=size,
+                          message=f"already loaded{same}; nothing changed")
+    try:
+        staged = stage(con, lf, workdir, mappings)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
+    except (FileError, HeaderError, EncodingError) as exc:
+        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, str(exc), None)
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        # Raised while scanning the file: truncated gzip, unreadable bytes. Anything else
+        # (binder, catalog errors) is a bug here and must surface, not blame the file.
+        reason = _explain_duckdb_error(lf, exc)
+        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, reason, None)
+
+    result = _commit_load(con, lf, run_id, load_id, sha, size, started, staged)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _explain_duckdb_error(lf: LandingFile, exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if lf.compressed:
+        return f"cannot read the gzip stream (truncated or corrupt?): {text}"
+    return f"cannot read file: {text}"
+
+
+def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
+                 started: datetime, staged: Staged) -> FileResult:
+    spec = DATASETS[lf.dataset]
+    cols = ", ".join(f'"{c.name}"' for c in spec.columns)
+    loaded_at = datetime.now(UTC)
+    ignored_cols = f"; ignored columns: {', '.join(staged.match.ignored)}" if staged.match.ignored else ""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"""
+            INSERT INTO raw.{lf.dataset} ({cols}, _source_file, _source_line, _file_sha256, _load_id, _loaded_at)
+            SELECT {cols}, ?, _line, ?, ?, ? FROM _checked WHERE _reason IS NULL AND NOT _dup
+            ORDER BY _rec""", [lf.relpath, sha, load_id, loaded_at])
+        con.execute(f"""
+            INSERT INTO audit.quarantine
+            SELECT ?, ?, ?, ?, c._line, {staged.raw_sql}, c._reason, ?
+            FROM _checked c JOIN _stage USING (_rec) WHERE c._reason IS NOT NULL AND NOT c._dup
+            ORDER BY c._rec""", [load_id, lf.dataset, lf.relpath, sha, loaded_at])
+        if staged.rejects:
+            con.executemany(
+                "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[load_id, lf.dataset, lf.relpath, sha, r.line, r.raw_text, r.reason, loaded_at]
+                 for r in staged.rejects])
+        staged_rows, loaded, bad, dups = con.execute("""
+            SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND NOT _dup),
+                   count(*) FILTER (WHERE _reason IS NOT NULL AND NOT _dup), count(*) FILTER (WHERE _dup)
+            FROM _checked""").fetchone()
+        res = FileResult(lf.relpath, lf.dataset, "loaded", rows_read=staged_rows + len(staged.rejects),
+                         rows_loaded=loaded, rows_quarantined=bad + len(staged.rejects),
+                         duplicates_collapsed=dups, bytes=size)
+        res.message = (f"encoding {staged.encoding}" if staged.encoding else lf.format) + ignored_cols
+        _insert_audit(con, lf, run_id, load_id, sha, size, staged.encoding, res, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _checked")
+        con.execute("DROP TABLE IF EXISTS _stage")
+    return res
+
+
+def _insert_audit(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
+                  encoding: str | None, res: FileResult, started: datetime) -> None:
+    con.execute(
+        "INSERT INTO audit.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, run_id, lf.source, lf.dataset, lf.relpath, sha, size, lf.format, encoding,
+         res.status, res.rows_read, res.rows_loaded, res.rows_quarantined,
+         res.duplicates_collapsed, res.message, started, datetime.now(UTC)])
+
+
+def _quarantine_file(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
+                     started: datetime, t0: float, reason: str, encoding: str | None) -> FileResult:
+    message = f"{lf.relpath}: whole file quarantined: {reason}"
+    log.error(message)
+    res = FileResult(lf.relpath, lf.dataset, "quarantined", bytes=size, message=reason)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
+                    [load_id, lf.dataset, lf.relpath, sha, "whole file: " + reason, datetime.now(UTC)])
+        _insert_audit(con, lf, run_id, load_id, sha, size, encoding, res, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def ingest(landing: Path, warehouse: Path, run_id: str = "manual", *, tz: str = DEFAULT_TZ,
+           mapping_dirs: list[Path] | None = None, sources: list[str] | None = None,
+           progress: Progress | None = None) -> IngestResult:
+    """Ingest every export file under ``landing`` (optionally only some source systems)."""
+    files, ignored = discover(Path(landing))
+    if sources:
+        files = [f for f in files if f.source in sources]
+    mappings = load_mappings(mapping_dirs)
+    result = IngestResult(ignored=ignored)
+    progress = progress or Progress(total_files=len(files))
+    for item in ignored:
+        log.warning("ignored %s: %s", item.relpath, item.reason)
+    con = connect(warehouse)
+    workdir = Path(tempfile.mkdtemp(prefix="upsell-ingest-", dir=Path(warehouse).parent))
+    try:
+        ensure_schema(con)
+        for lf in files:
+            progress.start_file(lf.relpath, lf.path.stat().st_size)
+            res = ingest_file(con, lf, run_id, workdir, mappings, tz)
+            result.files.append(res)
+            progress.end_file(res)
+    finally:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
