@@ -45,6 +45,10 @@ def detect_encoding(sample: bytes) -> str:
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in sample:
+        # ASCII in UTF-16 is "valid" CP932 byte by byte; NUL never occurs in a text export.
+        raise EncodingError("unknown encoding: NUL bytes or a UTF-16 byte order mark "
+                            "(save the export as UTF-8 or Shift_JIS/CP932 CSV)")
     if _decodes(sample, "utf-8"):
         return "utf-8"
     if _decodes(sample, "cp932"):

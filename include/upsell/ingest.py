@@ -16,6 +16,7 @@ import logging
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from upsell.discover import IgnoredFile, LandingFile, discover
 from upsell.encoding import EncodingError
 from upsell.headers import HeaderError, load_mappings
 from upsell.progress import Progress
-from upsell.readers import FileError, Staged, stage
+from upsell.readers import FileError, Staged, gzip_problem, stage
 from upsell.sqlparse import cleaned, lit, missing_error, value_and_error
 from upsell.warehouse import connect, ensure_schema
 
@@ -99,7 +100,7 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
     all_cols = ", ".join(f"s{i}" for i in range(len(staged.header))) or "_line"
     return f"""
         SELECT _rec, _line, {', '.join(values)},
-               nullif(concat_ws('; ', {', '.join(errors)}), '') AS _reason,
+               coalesce(_pre_error, nullif(concat_ws('; ', {', '.join(errors[1:])}), '')) AS _reason,
                row_number() OVER (PARTITION BY {all_cols} ORDER BY _rec) > 1 AS _dup
         FROM _stage
     """
@@ -119,26 +120,35 @@ def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict
         same = "" if prior[0] == lf.relpath else f" (identical to {prior[0]})"
         return FileResult(lf.relpath, lf.dataset, "skipped", bytes=size,
                           message=f"already loaded{same}; nothing changed")
-    try:
-        staged = stage(con, lf, workdir, mappings)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
-    except (FileError, HeaderError, EncodingError) as exc:
-        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, str(exc), None)
-    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-        # Raised while scanning the file: truncated gzip, unreadable bytes. Anything else
-        # (binder, catalog errors) is a bug here and must surface, not blame the file.
-        reason = _explain_duckdb_error(lf, exc)
-        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, reason, None)
+    # A truncated gzip only shows at its end, so it is checked in full, on another core,
+    # while DuckDB stages the file (zlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        gz_check = pool.submit(gzip_problem, lf.path) if lf.compressed else None
+        try:
+            staged = stage(con, lf, workdir, mappings)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
+        except (FileError, HeaderError, EncodingError, duckdb.IOException,
+                duckdb.InvalidInputException) as exc:
+            problem = gz_check.result() if gz_check else None
+            return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0,
+                                    problem or _explain(lf, exc), None)
+        if gz_check and (problem := gz_check.result()):
+            return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, problem, None)
 
     result = _commit_load(con, lf, run_id, load_id, sha, size, started, staged)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _explain_duckdb_error(lf: LandingFile, exc: Exception) -> str:
+def _explain(lf: LandingFile, exc: Exception) -> str:
+    """The message for a file that cannot be read as a whole.
+
+    Only our own file errors and DuckDB's scan errors (I/O, invalid input) mean the file is
+    broken; binder or catalog errors would be bugs here and propagate instead.
+    """
+    if isinstance(exc, (FileError, HeaderError, EncodingError)):
+        return str(exc)
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if lf.compressed:
-        return f"cannot read the gzip stream (truncated or corrupt?): {text}"
     return f"cannot read file: {text}"
 
 
@@ -194,6 +204,8 @@ def _insert_audit(con, lf: LandingFile, run_id: str, load_id: str, sha: str, siz
 
 def _quarantine_file(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
                      started: datetime, t0: float, reason: str, encoding: str | None) -> FileResult:
+    con.execute("DROP TABLE IF EXISTS _checked")
+    con.execute("DROP TABLE IF EXISTS _stage")
     message = f"{lf.relpath}: whole file quarantined: {reason}"
     log.error(message)
     res = FileResult(lf.relpath, lf.dataset, "quarantined", bytes=size, message=reason)

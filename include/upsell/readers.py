@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,14 +163,16 @@ def _stage_jsonl(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
             SELECT generate_subscripts(_lines, 1) AS _line, unnest(_lines) AS _text
             FROM (SELECT string_split(content, chr(10)) AS _lines FROM read_text({lit(str(path))}))
         ), parsed AS (
-            SELECT _line, rtrim(_text, chr(13)) AS _j,
-                   json_valid(rtrim(_text, chr(13))) AND json_type(rtrim(_text, chr(13))) = 'OBJECT' AS _ok
-            FROM lines WHERE trim(_text) <> ''
+            SELECT _line, rtrim(_text, chr(13)) AS _j FROM lines WHERE trim(_text) <> ''
+        ), checked AS (
+            SELECT _line, _j,
+                   CASE WHEN json_valid(_j) THEN json_type(_j) = 'OBJECT' ELSE false END AS _ok
+            FROM parsed
         )
         SELECT row_number() OVER (ORDER BY _line) - 1 AS _rec, _line,
                CASE WHEN NOT _ok THEN 'not a JSON object: ' || left(_j, 200) END AS _pre_error,
                _j, {extracts}
-        FROM parsed ORDER BY _line
+        FROM checked ORDER BY _line
     """)
     return Staged(header, match, encoding, "_j")
 
@@ -239,11 +242,14 @@ def _stage_xlsx(con, lf: LandingFile, mappings: dict) -> Staged:
     return Staged(header, match, None, raw_sql)
 
 
-def gzip_intact(path: Path) -> None:
-    """Raise FileError when a gzip stream is truncated (read to the end)."""
+def gzip_problem(path: Path) -> str | None:
+    """Why a gzip stream is broken, or None. Reads it to the end: a truncated stream only
+    shows at its end, and DuckDB (like ``GzipFile.read(n)``) returns the rows before the cut
+    without an error, which would silently lose the rest."""
     try:
         with open_binary(path, True) as fh:
             while fh.read(1 << 24):
                 pass
-    except (EOFError, OSError) as exc:
-        raise FileError(f"truncated or corrupt gzip: {exc}") from exc
+    except (EOFError, OSError, zlib.error) as exc:
+        return f"truncated or corrupt gzip: {exc}"
+    return None

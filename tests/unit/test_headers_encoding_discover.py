@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from upsell.discover import discover, match_dataset
 from upsell.encoding import EncodingError, detect_encoding
 from upsell.headers import HeaderError, load_mappings, match_header, normalize
@@ -77,13 +76,15 @@ def test_encoding_detection():
     assert detect_encoding(text.encode("cp932")) == "cp932"
     assert detect_encoding(b"account_id\nA1\n") == "utf-8"
     # a multibyte character cut by the sample boundary is not a decoding error
-    assert detect_encoding(text.encode("utf-8") + "髙".encode("utf-8")[:2]) == "utf-8"
+    assert detect_encoding(text.encode("utf-8") + "髙".encode()[:2]) == "utf-8"
     assert detect_encoding(text.encode("cp932") + "髙".encode("cp932")[:1]) == "cp932"
 
 
 def test_undecodable_bytes_are_refused_not_guessed():
     with pytest.raises(EncodingError, match="neither UTF-8 nor CP932"):
-        detect_encoding("ça va, naïve".encode("utf-16-le") + b"\xff\xfe\x80\x80")
+        detect_encoding(b"account_id\nA1,\x85\x40\n")
+    with pytest.raises(EncodingError, match="UTF-16"):
+        detect_encoding("account_id\n".encode("utf-16"))
 
 
 @pytest.mark.parametrize("source, name, expected", [

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-
 from upsell.contracts import Column
 from upsell.sqlparse import value_and_error
 
