@@ -29,7 +29,7 @@ from upsell.encoding import EncodingError
 from upsell.headers import HeaderError, load_mappings
 from upsell.progress import Progress
 from upsell.readers import FileError, Staged, gzip_problem, stage
-from upsell.sqlparse import cleaned, lit, missing_error, value_and_error
+from upsell.sqlparse import cleaned_for, lit, missing_error, parse_sql
 from upsell.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -72,37 +72,74 @@ def sha256_file(path: Path) -> str:
 
 
 def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
-    """SELECT over ``_stage`` giving typed columns, ``_reason`` and the duplicate flag."""
+    """One pass over the file's records: typed columns, ``_reason``, original text of bad
+    records (``_raw``) and a hash of the record's text for duplicate detection.
+
+    Three layers so that each cell is cleaned once and parsed once: ``k_<col>`` cleaned
+    text, then typed values, then the error messages that compare the two.
+    """
     spec = DATASETS[dataset]
+    cleaned_cols: list[str] = []
     values: list[str] = []
-    errors: list[str] = ["_pre_error"]
-    cleaned_refs: dict[str, str] = {}
+    errors: list[str] = []
     for col in spec.columns:
         ref = staged.column_ref(col.name)
         if ref is None:
             values.append(f'CAST(NULL AS {col.sql_type}) AS "{col.name}"')
             continue
-        value, error = value_and_error(col, ref, tz)
-        values.append(f'{value} AS "{col.name}"')
-        errors.append(error)
-        cleaned_refs[col.name] = cleaned(ref)
-        if col.required:
-            errors.append(missing_error(col.name, cleaned(ref)))
-    for column, when_values, then_required in spec.conditional_required:
-        ref = staged.column_ref(column)
-        target = cleaned_refs.get(then_required, "NULL")
-        if ref is None:
+        k = f"k_{col.name}"
+        if col.type == "text":
+            # text needs no cleaning beyond the trim its value does
+            value, _ = parse_sql(col, ref, tz)
+            values.append(f'{value} AS "{col.name}"')
+            if col.required:
+                errors.append(missing_error(col.name, f'"{col.name}"'))
             continue
+        cleaned_cols.append(f"{cleaned_for(col, ref)} AS {k}")
+        value, error = parse_sql(col, ref, tz, c=k)
+        values.append(f'{value} AS "{col.name}"')
+        errors.append(error(f'"{col.name}"'))
+        if col.required:
+            errors.append(missing_error(col.name, k))
+    for column, when_values, then_required in spec.conditional_required:
+        if staged.column_ref(column) is None:
+            continue
+        target = f'"{then_required}"' if staged.column_ref(then_required) else "NULL"
         errors.append(
-            f"CASE WHEN lower({cleaned(ref)}) IN ({', '.join(lit(v) for v in when_values)}) "
-            f"AND {target} IS NULL THEN {lit(f'{then_required} is required when {column} is ')} "
-            f"|| lower({cleaned(ref)}) END")
-    all_cols = ", ".join(f"s{i}" for i in range(len(staged.header))) or "_line"
+            f'CASE WHEN "{column}" IN ({", ".join(lit(v) for v in when_values)}) AND {target} IS NULL '
+            f"THEN {lit(f'{then_required} is required when {column} is ')} || \"{column}\" END")
+    names = ", ".join(f'"{c.name}"' for c in spec.columns)
+    reason = f"nullif(concat_ws('; ', {', '.join(errors)}), '')" if errors else "NULL"
+    s_cols = ", ".join(f"s{i}" for i in range(len(staged.header)))
+    carry = "".join(f"{c}, " for c in staged.carry)
     return f"""
-        SELECT _rec, _line, {', '.join(values)},
-               coalesce(_pre_error, nullif(concat_ws('; ', {', '.join(errors[1:])}), '')) AS _reason,
-               row_number() OVER (PARTITION BY {all_cols} ORDER BY _rec) > 1 AS _dup
-        FROM _stage
+        WITH src AS (
+            SELECT *, {staged.pre_error_sql} AS _pre,
+                   hash({s_cols}) AS _h {''.join(', ' + c for c in cleaned_cols)}
+            FROM {staged.source}
+        ), typed AS (
+            SELECT *, {', '.join(values)} FROM src
+        ), checked AS (
+            SELECT *, coalesce(_pre, {reason}) AS _reason FROM typed
+        )
+        SELECT {carry}{names}, _reason, CASE WHEN _reason IS NOT NULL THEN {staged.raw_sql} END AS _raw, _h
+        FROM checked
+    """
+
+
+def duplicates_sql(dataset: str) -> str:
+    """Rows of ``_checked`` that repeat an earlier record of the same file exactly.
+
+    Grouping by a hash of the record's text and comparing only the few rows that share a
+    hash is much cheaper than partitioning millions of rows by every column; comparing
+    the candidates' parsed values (and the text of bad records) keeps a hash collision
+    from collapsing two different records.
+    """
+    names = ", ".join(f'"{c.name}"' for c in DATASETS[dataset].columns)
+    return f"""
+        WITH repeated AS (SELECT _h FROM _checked GROUP BY _h HAVING count(*) > 1)
+        SELECT rowid AS _row FROM _checked WHERE _h IN (SELECT _h FROM repeated)
+        QUALIFY row_number() OVER (PARTITION BY _h, {names}, _raw ORDER BY rowid) > 1
     """
 
 
@@ -111,36 +148,49 @@ def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     size = lf.path.stat().st_size
-    sha = sha256_file(lf.path)
-    load_id = f"{lf.dataset}-{sha[:16]}"
-    prior = con.execute(
-        "SELECT source_file FROM audit.file_loads WHERE dataset = ? AND file_sha256 = ?",
-        [lf.dataset, sha]).fetchone()
-    if prior:
-        same = "" if prior[0] == lf.relpath else f" (identical to {prior[0]})"
-        return FileResult(lf.relpath, lf.dataset, "skipped", bytes=size,
-                          message=f"already loaded{same}; nothing changed")
-    # A truncated gzip only shows at its end, so it is checked in full, on another core,
-    # while DuckDB stages the file (zlib releases the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Identical bytes have identical sizes: only when an earlier load of this dataset has
+        # this file's size can it be a repeat, and then the hash decides before any work.
+        # Otherwise the hash is computed on another core while DuckDB reads the file.
+        maybe_repeat = con.execute(
+            "SELECT 1 FROM audit.file_loads WHERE dataset = ? AND file_bytes = ? LIMIT 1",
+            [lf.dataset, size]).fetchone()
+        sha_future = pool.submit(sha256_file, lf.path)
+        if maybe_repeat and (skipped := _already_loaded(con, lf, sha_future.result(), size)):
+            return skipped
+        # A truncated gzip only shows at its end, so it is checked in full, concurrently
+        # (hashlib and zlib release the GIL while DuckDB works).
         gz_check = pool.submit(gzip_problem, lf.path) if lf.compressed else None
         try:
             staged = stage(con, lf, workdir, mappings)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
+            staged.finish(con)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS {duplicates_sql(lf.dataset)}")
+            problem = gz_check.result() if gz_check else None
         except (FileError, HeaderError, EncodingError, duckdb.IOException,
                 duckdb.InvalidInputException) as exc:
-            problem = gz_check.result() if gz_check else None
-            return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0,
-                                    problem or _explain(lf, exc), None)
-        if gz_check and (problem := gz_check.result()):
-            return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, problem, None)
-
+            problem = (gz_check.result() if gz_check else None) or _explain(exc)
+        sha = sha_future.result()
+    load_id = f"{lf.dataset}-{sha[:16]}"
+    if problem:
+        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, problem, None)
     result = _commit_load(con, lf, run_id, load_id, sha, size, started, staged)
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _explain(lf: LandingFile, exc: Exception) -> str:
+def _already_loaded(con, lf: LandingFile, sha: str, size: int) -> FileResult | None:
+    prior = con.execute(
+        "SELECT source_file FROM audit.file_loads WHERE dataset = ? AND file_sha256 = ?",
+        [lf.dataset, sha]).fetchone()
+    if not prior:
+        return None
+    same = "" if prior[0] == lf.relpath else f" (identical to {prior[0]})"
+    return FileResult(lf.relpath, lf.dataset, "skipped", bytes=size,
+                      message=f"already loaded{same}; nothing changed")
+
+
+def _explain(exc: Exception) -> str:
     """The message for a file that cannot be read as a whole.
 
     Only our own file errors and DuckDB's scan errors (I/O, invalid input) mean the file is
@@ -158,28 +208,29 @@ def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size
     cols = ", ".join(f'"{c.name}"' for c in spec.columns)
     loaded_at = datetime.now(UTC)
     ignored_cols = f"; ignored columns: {', '.join(staged.match.ignored)}" if staged.match.ignored else ""
+    dups = con.execute("SELECT count(*) FROM _dups").fetchone()[0]
+    not_dup = " AND rowid NOT IN (SELECT _row FROM _dups)" if dups else ""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"""
+        loaded = con.execute(f"""
             INSERT INTO raw.{lf.dataset} ({cols}, _source_file, _source_line, _file_sha256, _load_id, _loaded_at)
-            SELECT {cols}, ?, _line, ?, ?, ? FROM _checked WHERE _reason IS NULL AND NOT _dup
-            ORDER BY _rec""", [lf.relpath, sha, load_id, loaded_at])
-        con.execute(f"""
+            SELECT {cols}, ?, {staged.line_sql}, ?, ?, ? FROM _checked WHERE _reason IS NULL{not_dup}""",
+                    [lf.relpath, sha, load_id, loaded_at]).fetchone()[0]
+        quarantined = con.execute(f"""
             INSERT INTO audit.quarantine
-            SELECT ?, ?, ?, ?, c._line, {staged.raw_sql}, c._reason, ?
-            FROM _checked c JOIN _stage USING (_rec) WHERE c._reason IS NOT NULL AND NOT c._dup
-            ORDER BY c._rec""", [load_id, lf.dataset, lf.relpath, sha, loaded_at])
+            SELECT ?, ?, ?, ?, {staged.line_sql}, _raw, _reason, ?
+            FROM _checked WHERE _reason IS NOT NULL{not_dup} ORDER BY rowid""",
+                    [load_id, lf.dataset, lf.relpath, sha, loaded_at]).fetchone()[0]
         if staged.rejects:
             con.executemany(
                 "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [[load_id, lf.dataset, lf.relpath, sha, r.line, r.raw_text, r.reason, loaded_at]
                  for r in staged.rejects])
-        staged_rows, loaded, bad, dups = con.execute("""
-            SELECT count(*), count(*) FILTER (WHERE _reason IS NULL AND NOT _dup),
-                   count(*) FILTER (WHERE _reason IS NOT NULL AND NOT _dup), count(*) FILTER (WHERE _dup)
-            FROM _checked""").fetchone()
-        res = FileResult(lf.relpath, lf.dataset, "loaded", rows_read=staged_rows + len(staged.rejects),
-                         rows_loaded=loaded, rows_quarantined=bad + len(staged.rejects),
+        # Counted independently (records scanned vs rows written) so that the audit's CHECK
+        # constraint rows_read = loaded + quarantined + duplicates really guards the load.
+        scanned = con.execute("SELECT count(*) FROM _checked").fetchone()[0]
+        res = FileResult(lf.relpath, lf.dataset, "loaded", rows_read=scanned + len(staged.rejects),
+                         rows_loaded=loaded, rows_quarantined=quarantined + len(staged.rejects),
                          duplicates_collapsed=dups, bytes=size)
         res.message = (f"encoding {staged.encoding}" if staged.encoding else lf.format) + ignored_cols
         _insert_audit(con, lf, run_id, load_id, sha, size, staged.encoding, res, started)
@@ -188,8 +239,8 @@ def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS _checked")
-        con.execute("DROP TABLE IF EXISTS _stage")
+        for table in ("_checked", "_stage", "_dups"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return res
 
 
@@ -204,8 +255,8 @@ def _insert_audit(con, lf: LandingFile, run_id: str, load_id: str, sha: str, siz
 
 def _quarantine_file(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
                      started: datetime, t0: float, reason: str, encoding: str | None) -> FileResult:
-    con.execute("DROP TABLE IF EXISTS _checked")
-    con.execute("DROP TABLE IF EXISTS _stage")
+    for table in ("_checked", "_stage", "_dups"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     message = f"{lf.relpath}: whole file quarantined: {reason}"
     log.error(message)
     res = FileResult(lf.relpath, lf.dataset, "quarantined", bytes=size, message=reason)

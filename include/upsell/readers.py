@@ -1,11 +1,16 @@
-"""Stage one export file into a DuckDB temp table of text columns, whatever its format.
+"""Describe one export file as a relation of text columns, whatever its format.
 
 Every format ends in the same shape, so typing and validation (``ingest``) are written
-once: a temp table ``_stage`` with ``_rec`` (record order), ``_line`` (the line a person
-finds the record on: header = line 1; spreadsheet row numbers, i.e. a quoted field with
-line breaks does not advance the count), ``_pre_error`` (format-level problem, e.g. bad
-JSON) and the file's columns ``s0 … sN`` as VARCHAR. Records DuckDB's CSV reader rejects
-(wrong column count, unterminated quote, invalid UTF-8) come back as ``Reject`` rows.
+once: a relation (``Staged.source``) with the file's columns ``s0 … sN`` as VARCHAR, in
+file order. CSV is read by DuckDB straight from the file in the same query that types it
+(one pass over millions of rows); the small formats (JSON lines, Parquet, xlsx) are first
+put in a temp table ``_stage`` that also carries ``_line`` and ``_pre_error`` (a
+format-level problem such as a line that is not JSON).
+
+Line numbers are the line a person finds the record on: header = line 1, and a quoted
+field with line breaks does not advance the count (a spreadsheet's row number, and the
+``line`` DuckDB reports for rejected CSV rows). Records DuckDB's CSV reader rejects (wrong
+column count, unterminated quote, invalid UTF-8) come back as ``Reject`` rows.
 """
 
 from __future__ import annotations
@@ -39,12 +44,38 @@ class Staged:
     header: list[str]
     match: HeaderMatch
     encoding: str | None
-    raw_sql: str  # SQL over _stage giving the record's original text
+    source: str  # FROM-clause: read_csv(...) or _stage
+    raw_sql: str  # SQL over the source giving the record's original text
+    line_sql: str = "_line"  # SQL over _checked: the record's line (see ``finish``)
+    pre_error_sql: str = "_pre_error"  # SQL over the source: a format-level problem
+    carry: tuple[str, ...] = ("_line",)  # source columns kept in _checked
     rejects: list[Reject] = field(default_factory=list)
+    rejects_tables: tuple[str, str] | None = None
 
     def column_ref(self, canonical: str) -> str | None:
         pos = self.match.positions.get(canonical)
         return None if pos is None else f"s{pos}"
+
+    def finish(self, con) -> None:
+        """After the source was scanned: collect DuckDB's CSV rejects and fix line numbers."""
+        if not self.rejects_tables:
+            return
+        scan, errors = self.rejects_tables
+        self.rejects = [
+            Reject(int(line), raw, reason)
+            for line, raw, reason in con.execute(f"""
+                SELECT line, trim(any_value(csv_line ORDER BY column_idx), chr(10) || chr(13)),
+                       string_agg(DISTINCT error_type || ': ' || error_message, '; ')
+                FROM {errors} GROUP BY line ORDER BY line""").fetchall()
+        ]
+        con.execute(f"DROP TABLE IF EXISTS {scan}")
+        con.execute(f"DROP TABLE IF EXISTS {errors}")
+        # _checked keeps file order, so its rowid k is the k-th accepted record. Its record
+        # number skips the rejected ones: k + 1 + #{rejects j (1-based, sorted): r_j - j <= k},
+        # r_j = line_j - 1; the header is line 1.
+        if self.rejects:
+            thresholds = ", ".join(str(r.line - 1 - j) for j, r in enumerate(self.rejects, start=1))
+            self.line_sql = f"rowid + 2 + len(list_filter([{thresholds}], lambda t: t <= rowid))"
 
 
 def _csv_quote_sql(ref: str) -> str:
@@ -91,7 +122,7 @@ def _utf8_path(lf: LandingFile, workdir: Path, encoding: str, force_plain: bool 
 def _stage_csv(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
     try:
         encoding, sample = sniff(lf.path, lf.compressed)
-    except (EOFError, OSError) as exc:
+    except (EOFError, OSError, zlib.error) as exc:
         raise FileError(f"cannot decompress: {exc} (truncated or corrupt gzip?)") from exc
     text = sample.decode(encoding, errors="ignore")
     if not text.strip():
@@ -104,42 +135,20 @@ def _stage_csv(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
     scan, errors = "_rej_scan", "_rej_errors"
     con.execute(f"DROP TABLE IF EXISTS {scan}")
     con.execute(f"DROP TABLE IF EXISTS {errors}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _csv AS
-        SELECT * FROM read_csv({lit(str(path))}, auto_detect = false, header = true,
-            delim = ',', quote = '"', escape = '"', columns = {columns},
-            compression = {lit('gzip' if compressed else 'none')}, encoding = 'utf-8',
-            max_line_size = 4194304,
-            store_rejects = true, rejects_scan = {lit(scan)}, rejects_table = {lit(errors)})
-    """)
-    rejects = [
-        Reject(int(line), raw, reason)
-        for line, raw, reason in con.execute(f"""
-            SELECT line, trim(any_value(csv_line ORDER BY column_idx), chr(10) || chr(13)),
-                   string_agg(DISTINCT error_type || ': ' || error_message, '; ')
-            FROM {errors} GROUP BY line ORDER BY line""").fetchall()
-    ]
-    con.execute(f"DROP TABLE IF EXISTS {scan}")
-    con.execute(f"DROP TABLE IF EXISTS {errors}")
-    # Map accepted record k (0-based) to its record number, skipping the rejected ones:
-    # record(k) = k + 1 + #{rejects j (1-based, sorted) : r_j - j <= k}, r_j = line_j - 1.
-    if rejects:
-        thresholds = ", ".join(str(r.line - 1 - j) for j, r in enumerate(rejects, start=1))
-        line_sql = f"rowid + 2 + len(list_filter([{thresholds}], lambda t: t <= rowid))"
-    else:
-        line_sql = "rowid + 2"
-    cols = ", ".join(f"s{i}" for i in range(len(header)))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _stage AS
-        SELECT rowid AS _rec, {line_sql} AS _line, NULL::VARCHAR AS _pre_error, {cols} FROM _csv""")
-    con.execute("DROP TABLE _csv")
+    source = (f"read_csv({lit(str(path))}, auto_detect = false, header = true, "
+              f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, "
+              f"compression = {lit('gzip' if compressed else 'none')}, encoding = 'utf-8', "
+              f"max_line_size = 4194304, "
+              f"store_rejects = true, rejects_scan = {lit(scan)}, rejects_table = {lit(errors)})")
     raw_sql = " || ',' || ".join(_csv_quote_sql(f"s{i}") for i in range(len(header)))
-    return Staged(header, match, encoding, raw_sql, rejects)
+    return Staged(header, match, encoding, source, raw_sql, line_sql="rowid + 2",
+                  pre_error_sql="NULL", carry=(), rejects_tables=(scan, errors))
 
 
 def _stage_jsonl(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
     try:
         encoding, sample = sniff(lf.path, lf.compressed)
-    except (EOFError, OSError) as exc:
+    except (EOFError, OSError, zlib.error) as exc:
         raise FileError(f"cannot decompress: {exc} (truncated or corrupt gzip?)") from exc
     keys: dict[str, None] = {}
     for line in sample.decode(encoding, errors="ignore").splitlines()[:1000]:
@@ -174,7 +183,7 @@ def _stage_jsonl(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
                _j, {extracts}
         FROM checked ORDER BY _line
     """)
-    return Staged(header, match, encoding, "_j")
+    return Staged(header, match, encoding, "_stage", "_j")
 
 
 def _stage_parquet(con, lf: LandingFile, mappings: dict) -> Staged:
@@ -190,7 +199,7 @@ def _stage_parquet(con, lf: LandingFile, mappings: dict) -> Staged:
         FROM read_parquet({lit(str(lf.path))}, file_row_number = true) ORDER BY file_row_number""")
     raw_sql = "to_json(struct_pack(" + ", ".join(
         f'"{h}" := s{i}' for i, h in enumerate(header)) + "))::VARCHAR"
-    return Staged(header, match, None, raw_sql)
+    return Staged(header, match, None, "_stage", raw_sql)
 
 
 def _stage_xlsx(con, lf: LandingFile, mappings: dict) -> Staged:
@@ -239,7 +248,7 @@ def _stage_xlsx(con, lf: LandingFile, mappings: dict) -> Staged:
         _line, NULL::VARCHAR AS _pre_error, {cols} FROM _xlsx ORDER BY _line""")
     con.unregister("_xlsx")
     raw_sql = " || ',' || ".join(_csv_quote_sql(f"s{i}") for i in range(len(header)))
-    return Staged(header, match, None, raw_sql)
+    return Staged(header, match, None, "_stage", raw_sql)
 
 
 def gzip_problem(path: Path) -> str | None:

@@ -130,5 +130,7 @@ def test_enum_case_insensitive_and_unknown():
     assert evaluate(ENUM, "closed-ish") == (None, "stage: unknown value (expected won|lost): closed-ish")
 
 
-def test_text_trims_full_width_spaces():
-    assert evaluate(Column("account_name", "text"), "　株式会社A ") == ("株式会社A", None)
+def test_identifiers_are_trimmed_free_text_is_kept():
+    assert evaluate(Column("account_id", "text"), "　A-001 ") == ("A-001", None)
+    assert evaluate(Column("account_name", "text"), "株式会社A ") == ("株式会社A ", None)
+    assert evaluate(Column("account_name", "text"), "") == (None, None)
