@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"Nightly run {res.run_id} (as of {res.as_of})")
         print_ingest_summary(res.ingest, args.warehouse, time.perf_counter() - t0)
+        if res.dbt:
+            print("dbt build: " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
         return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
     return 2
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from upsell.ingest import IngestResult, ingest
+from upsell.transform import DbtResult, run_dbt
 
 
 @dataclass
@@ -18,10 +19,11 @@ class RunResult:
     as_of: date
     run_id: str
     ingest: IngestResult
+    dbt: DbtResult | None = None
 
     @property
     def ok(self) -> bool:
-        return True
+        return self.dbt is None or self.dbt.success
 
 
 def default_run_id(as_of: date) -> str:
@@ -34,4 +36,5 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
                 progress=None) -> RunResult:
     run_id = run_id or default_run_id(as_of)
     result = ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs, progress=progress)
-    return RunResult(as_of, run_id, result)
+    built = run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
+    return RunResult(as_of, run_id, result, built)

@@ -1,0 +1,50 @@
+with
+
+source as (
+
+    select * from {{ source('billing', 'invoices') }}
+
+),
+
+as_of_cut as (
+
+    -- only what was known on the as-of date: re-running an old date reproduces it
+    select * from source
+    where ({{ local_date('updated_at') }} <= {{ as_of_date() }} or updated_at is null)
+        and invoice_date <= {{ as_of_date() }}
+
+),
+
+ranked as (
+
+    -- re-exports: the newest version of each record wins
+    select
+        *,
+        row_number() over (
+            partition by invoice_id, line_no
+            order by updated_at desc nulls last, _loaded_at desc, _source_file desc, _source_line desc
+        ) as version_rank
+    from as_of_cut
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        line_no,
+        account_id,
+        invoice_date,
+        product_code,
+        quantity,
+        unit_price_jpy,
+        amount_jpy,
+        status,
+        updated_at,
+        _load_id
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

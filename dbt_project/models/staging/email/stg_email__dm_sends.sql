@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    select * from {{ source('email', 'dm_sends') }}
+
+),
+
+as_of_cut as (
+
+    -- only what was known on the as-of date: re-running an old date reproduces it
+    select * from source
+    where sent_at <= {{ as_of_date() }}
+
+),
+
+ranked as (
+
+    -- re-exports: the newest version of each record wins
+    select
+        *,
+        row_number() over (
+            partition by campaign_id, account_id
+            order by _loaded_at desc, _source_file desc, _source_line desc
+        ) as version_rank
+    from as_of_cut
+
+),
+
+final as (
+
+    select
+        campaign_id,
+        account_id,
+        campaign_code,
+        address_status,
+        sent_at,
+        _load_id
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select * from {{ source('email', 'seminar_attendance') }}
+
+),
+
+as_of_cut as (
+
+    -- only what was known on the as-of date: re-running an old date reproduces it
+    select * from source
+    where {{ local_date('registered_at') }} <= {{ as_of_date() }}
+
+),
+
+ranked as (
+
+    -- re-exports: the newest version of each record wins
+    select
+        *,
+        row_number() over (
+            partition by campaign_id, contact_email
+            order by _loaded_at desc, _source_file desc, _source_line desc
+        ) as version_rank
+    from as_of_cut
+
+),
+
+final as (
+
+    select
+        campaign_id,
+        {{ email_hash('contact_email') }} as contact_email_hash,
+        account_id,
+        registered_at,
+        attended,
+        feedback_score,
+        _load_id
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final
