@@ -37,7 +37,7 @@ kpi_rows as (
     {% for kpi, actual, raw_actual, is_count in kpis %}
     select
         performance.campaign_id,
-        {{ loop.index }} as kpi_order,
+        cast({{ loop.index }} as integer) as kpi_order,
         '{{ kpi }}' as kpi,
         cast(campaigns.target_{{ kpi }} as double precision) as target_value,
         {% if is_count -%}
