@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--as-of", type=_date, required=True, help="business date YYYY-MM-DD")
     run.add_argument("--run-id", default=None, help="id recorded in the audit (default manual__<as-of>)")
+    run.add_argument("--serving", type=Path, default=None,
+                     help="serving folder for BI (default: <warehouse dir>/serving, or $UPSELL_SERVING_DIR)")
 
     ing = sub.add_parser("ingest", help="load landing files into the raw schema only")
     _common(ing)
@@ -53,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_ingest_summary(result: IngestResult, warehouse: Path, seconds: float) -> None:
-    print(f"Ingested into {warehouse} in {seconds:.1f} s")
+def print_ingest_summary(result: IngestResult, warehouse: Path) -> None:
+    print(f"Ingested into {warehouse}")
     print(f"  files: {result.count('loaded')} loaded, {result.count('skipped')} skipped (already loaded), "
           f"{result.count('quarantined')} quarantined whole, {len(result.ignored)} ignored (not exports)")
     print(f"  rows:  {result.total('rows_read'):,} read = {result.total('rows_loaded'):,} loaded "
@@ -73,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from upsell.validate.context import quiet_gx_logging
+
+    quiet_gx_logging()
     t0 = time.perf_counter()
     if args.command == "generate":
         from upsell.generate import generate
@@ -86,22 +91,33 @@ def main(argv: list[str] | None = None) -> int:
         from upsell.ingest import ingest
 
         result = ingest(args.landing, args.warehouse, args.run_id, tz=args.tz, mapping_dirs=args.mappings)
-        print_ingest_summary(result, args.warehouse, time.perf_counter() - t0)
+        print(f"Ingestion took {time.perf_counter() - t0:.1f} s")
+        print_ingest_summary(result, args.warehouse)
         return 1 if args.strict and result.count("quarantined") else 0
     if args.command == "run":
-        from upsell.pipeline import run_nightly
+        from upsell.pipeline import ValidationFailed, run_nightly
 
         try:
             res = run_nightly(args.landing, args.warehouse, args.as_of, args.run_id, tz=args.tz,
-                              mapping_dirs=args.mappings)
+                              mapping_dirs=args.mappings, serving_dir=args.serving)
+        except ValidationFailed as exc:
+            for report in exc.reports:
+                print(report.summary(), file=sys.stderr)
+            print(f"FAILED: {exc}", file=sys.stderr)
+            return 1
         except Exception as exc:
             logging.getLogger("upsell").exception("nightly run failed")
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
-        print(f"Nightly run {res.run_id} (as of {res.as_of})")
-        print_ingest_summary(res.ingest, args.warehouse, time.perf_counter() - t0)
+        print(f"Nightly run {res.run_id} (as of {res.as_of}) finished in {time.perf_counter() - t0:.1f} s")
+        print_ingest_summary(res.ingest, args.warehouse)
         if res.dbt:
             print("dbt build: " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
+        for report in res.validations or []:
+            print(report.summary())
+        if res.published:
+            print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
+                  f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
         return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
     return 2
 

@@ -11,7 +11,22 @@ from datetime import date
 from pathlib import Path
 
 from upsell.ingest import IngestResult, ingest
+from upsell.publish import PublishResult, publish
 from upsell.transform import DbtResult, run_dbt
+from upsell.validate import ValidationReport, validate_marts, validate_raw
+
+
+class ValidationFailed(RuntimeError):
+    """Error-level expectations failed: nothing was published."""
+
+    def __init__(self, reports: list[ValidationReport]) -> None:
+        self.reports = reports
+        failures = [f for r in reports for f in r.failures]
+        docs = next((r.data_docs for r in reports if r.data_docs), None)
+        super().__init__(
+            f"{len(failures)} error-level expectation(s) failed; the previously published marts stay served.\n"
+            + "\n".join(f"  - {f}" for f in failures)
+            + (f"\n  Data Docs: file://{docs}" if docs else ""))
 
 
 @dataclass
@@ -20,10 +35,12 @@ class RunResult:
     run_id: str
     ingest: IngestResult
     dbt: DbtResult | None = None
+    validations: list[ValidationReport] | None = None
+    published: PublishResult | None = None
 
     @property
     def ok(self) -> bool:
-        return self.dbt is None or self.dbt.success
+        return self.published is not None
 
 
 def default_run_id(as_of: date) -> str:
@@ -33,8 +50,24 @@ def default_run_id(as_of: date) -> str:
 
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
-                progress=None) -> RunResult:
+                serving_dir: Path | None = None, progress=None) -> RunResult:
+    """ingest → dbt build → validate (raw, marts) → publish. Raises on failure; publishes
+    only when every error-level expectation and every dbt test passed."""
     run_id = run_id or default_run_id(as_of)
-    result = ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs, progress=progress)
-    built = run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
-    return RunResult(as_of, run_id, result, built)
+    result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
+                                             progress=progress))
+    result.dbt = build(warehouse, as_of, tz)
+    result.validations = [validate_raw(warehouse, run_id, as_of, tz), validate_marts(warehouse, run_id, as_of)]
+    check(result.validations)
+    result.published = publish(warehouse, run_id, as_of, serving_dir)
+    return result
+
+
+def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo") -> DbtResult:
+    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
+
+
+def check(reports: list[ValidationReport]) -> None:
+    """Raise ValidationFailed when any report has an error-level failure."""
+    if any(not r.success for r in reports):
+        raise ValidationFailed(reports)

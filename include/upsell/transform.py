@@ -1,9 +1,7 @@
 """Run the dbt project (``dbt_project/``) in-process for one as-of date.
 
-The CLI and the DAG call ``dbt_build`` so both pass the same vars and environment: the
-as-of date, the warehouse path and the email-hash salt. dbt is invoked through its
-programmatic entry point (``dbtRunner``), which is what ``dbt build`` on the command line
-runs, without a second Python start-up.
+The CLI and the DAG call ``run_dbt`` so both pass the same vars and environment: the
+as-of date, the warehouse path and the email-hash salt.
 """
 
 from __future__ import annotations
@@ -12,6 +10,8 @@ import json
 import logging
 import os
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -67,21 +67,29 @@ def dbt_args(command: str, warehouse: Path, as_of: date, extra: list[str] | None
 
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
             vars_: dict | None = None) -> DbtResult:
-    """Invoke dbt and summarise; raise DbtError naming failed nodes when it fails."""
-    from dbt.cli.main import dbtRunner
+    """Run dbt in a child process and summarise; raise DbtError naming failed nodes.
 
-    os.environ.update(dbt_env(warehouse))
+    A child process, not ``dbtRunner`` in-process: dbt-duckdb keeps its connection to the
+    warehouse open for the life of the process, and DuckDB then refuses any other
+    connection to that file (validation, publish) from this process.
+    """
     args = dbt_args(command, warehouse, as_of, extra, vars_)
-    log.info("dbt %s", " ".join(args))
-    res = dbtRunner().invoke(args)
-    result = DbtResult(success=bool(res.success))
-    if res.exception is not None:
-        raise DbtError(f"dbt {command} could not run: {res.exception}")
-    for node_result in getattr(res.result, "results", None) or []:
-        status = str(node_result.status)
-        result.counts[status] = result.counts.get(status, 0) + 1
-        if status in ("error", "fail"):
-            result.failures.append(f"{node_result.node.unique_id}: {status}: {node_result.message}")
+    exe = Path(sys.executable).with_name("dbt")
+    cmd = [str(exe) if exe.exists() else "dbt", *args]
+    log.info("running %s", " ".join(cmd))
+    env = {**os.environ, **dbt_env(warehouse)}
+    proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
+    for line in proc.stdout.splitlines():
+        log.info("dbt: %s", line)
+    result = DbtResult(success=proc.returncode == 0)
+    run_results = Path(args[args.index("--target-path") + 1]) / "run_results.json"
+    if run_results.exists():
+        for node in json.loads(run_results.read_text()).get("results", []):
+            status = node.get("status", "")
+            result.counts[status] = result.counts.get(status, 0) + 1
+            if status in ("error", "fail"):
+                result.failures.append(f"{node.get('unique_id')}: {status}: {node.get('message')}")
     if not result.success:
-        raise DbtError(f"dbt {command} failed: " + "; ".join(result.failures or ["see dbt log"]))
+        tail = "\n".join(proc.stdout.splitlines()[-20:] + proc.stderr.splitlines()[-20:])
+        raise DbtError(f"dbt {command} failed: " + "; ".join(result.failures or [tail]))
     return result

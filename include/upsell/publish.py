@@ -1,0 +1,115 @@
+"""Publish validated marts to the serving location BI tools read.
+
+Write-audit-publish: dbt writes marts into the warehouse (the *staging* location, which
+BI never opens); after validation passes they are copied into a brand-new serving DuckDB
+file and a new Parquet folder, which then replace the published ones with atomic renames.
+A BI reader that has the old file open keeps reading the old, complete version (the
+rename does not touch the open inode) and is never locked out — DuckDB allows one writer
+per file, and the writer here never writes to a file a reader has open. New readers see
+the new version, whole. On failure nothing is renamed: the previous marts stay served.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from upsell.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+SERVING_FILE = "marts.duckdb"
+PARQUET_DIR = "parquet"
+KEEP_PARQUET_VERSIONS = 3
+
+
+@dataclass
+class PublishResult:
+    serving_file: Path
+    parquet_dir: Path
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def default_serving_dir(warehouse: Path) -> Path:
+    return Path(os.environ.get("UPSELL_SERVING_DIR") or Path(warehouse).resolve().parent / "serving")
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None = None) -> PublishResult:
+    import duckdb
+
+    serving_dir = Path(serving_dir or default_serving_dir(warehouse))
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    published_at = datetime.now(UTC)
+    version = f"{as_of.isoformat()}__{_safe(run_id)}__{published_at:%Y%m%dT%H%M%S%f}"
+    tmp_file = serving_dir / f".{SERVING_FILE}.{version}.tmp"
+    versions_root = serving_dir / PARQUET_DIR / "versions"
+    parquet_version = versions_root / version
+    parquet_version.mkdir(parents=True, exist_ok=True)
+
+    con = duckdb.connect(str(tmp_file))
+    rows: dict[str, int] = {}
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{Path(warehouse).resolve()}' AS wh (READ_ONLY)")
+        marts = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'wh' "
+            "AND table_schema = 'marts' ORDER BY 1").fetchall()]
+        if not marts:
+            raise RuntimeError(f"no marts to publish in {warehouse} (schema marts is empty)")
+        con.execute("CREATE SCHEMA marts")
+        for mart in marts:
+            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM wh.marts.{mart}")
+            rows[mart] = con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
+            con.execute(f"COPY marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)")
+        con.execute("""CREATE TABLE marts._publish AS
+            SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
+                    [run_id, as_of, published_at])
+        con.execute("DETACH wh")
+        con.execute("CHECKPOINT")
+    except BaseException:
+        con.close()
+        tmp_file.unlink(missing_ok=True)
+        shutil.rmtree(parquet_version, ignore_errors=True)
+        raise
+    con.close()
+
+    # The two switches: each is one atomic rename.
+    serving_file = serving_dir / SERVING_FILE
+    os.replace(tmp_file, serving_file)
+    current = serving_dir / PARQUET_DIR / "current"
+    tmp_link = serving_dir / PARQUET_DIR / f".current.{version}"
+    os.symlink(Path("versions") / version, tmp_link)
+    os.replace(tmp_link, current)
+    _prune(versions_root, keep=KEEP_PARQUET_VERSIONS, current=version)
+    _record(warehouse, run_id, as_of, published_at, rows)
+    log.info("published %d marts to %s and %s", len(rows), serving_file, current)
+    return PublishResult(serving_file, current, rows)
+
+
+def _prune(root: Path, keep: int, current: str) -> None:
+    """Drop old Parquet versions (a reader mid-read of one of the last few keeps working)."""
+    versions = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _record(warehouse: Path, run_id: str, as_of: date, published_at: datetime, rows: dict[str, int]) -> None:
+    con = connect(warehouse)
+    try:
+        con.execute("""CREATE TABLE IF NOT EXISTS audit.publishes (
+            run_id VARCHAR NOT NULL, as_of_date DATE NOT NULL, mart VARCHAR NOT NULL,
+            rows BIGINT NOT NULL, published_at TIMESTAMPTZ NOT NULL)""")
+        con.executemany("INSERT INTO audit.publishes VALUES (?, ?, ?, ?, ?)",
+                        [[run_id, as_of, mart, n, published_at] for mart, n in sorted(rows.items())])
+    finally:
+        con.close()

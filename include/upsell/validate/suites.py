@@ -1,0 +1,138 @@
+"""The expectation suites, as code.
+
+Severity ``critical`` = error level (blocks publish), ``warning`` = reported only. Raw
+suites follow the input contract (``contracts.py``); mart suites follow the output
+contract (``spec/metrics.md``): the column names they check are the spec's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from upsell.contracts import DATASETS
+
+ERROR = "critical"
+WARNING = "warning"
+
+# Columns of raw datasets with a contractual range (inclusive).
+RAW_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "nps_responses": {"score": (0, 10)},
+    "subscriptions": {"usage_rate": (0, 1), "seats": (0, None), "mrr_jpy": (0, None)},
+    "products": {"gross_margin_rate": (0, 1), "tier_rank": (1, None)},
+    "accounts": {"fiscal_year_end_month": (1, 12), "employee_count": (0, None)},
+    "seminar_attendance": {"feedback_score": (1, 5)},
+    "email_events": {"step": (1, None)},
+    "campaigns": {c: (0, 1) for c in ("target_open_rate", "target_click_rate", "target_reply_rate",
+                                      "target_response_rate")} | {"attribution_window_days": (0, None)},
+}
+
+# Dates/timestamps that may not lie after as-of + 1 day (exports are taken the night after).
+RAW_EVENT_DATES: dict[str, list[str]] = {
+    "accounts": ["created_at", "updated_at"], "contacts": ["created_at", "updated_at"],
+    "leads": ["created_at", "updated_at"], "deals": ["created_at", "closed_at", "updated_at"],
+    "activities": ["occurred_at"], "nps_responses": ["responded_at"], "invoices": ["invoice_date", "updated_at"],
+    "subscriptions": ["start_date", "updated_at"], "email_events": ["occurred_at"], "dm_sends": ["sent_at"],
+    "seminar_attendance": ["registered_at"],
+}
+
+# Bad-but-parseable days: a share of values that is normal in a few rows and a broken
+# export when it is most of the file (every event bounced, every amount zero).
+RAW_MOSTLY_NOT: dict[str, list[tuple[str, list, float]]] = {
+    "email_events": [("event_type", ["bounced"], 0.5)],
+    "invoices": [("amount_jpy", [0], 0.5)],
+}
+
+# Referential checks (warning): child dataset column -> parent dataset column.
+RAW_REFERENCES: dict[str, list[tuple[str, str, str]]] = {
+    "invoices": [("account_id", "accounts", "account_id"), ("product_code", "products", "product_code")],
+    "subscriptions": [("account_id", "accounts", "account_id")],
+    "deals": [("account_id", "accounts", "account_id")],
+    "contacts": [("account_id", "accounts", "account_id")],
+}
+
+CPM_SEGMENTS = ["first_time", "early_repeat", "steady", "trendy", "loyal",
+                "first_time_lapsed", "early_repeat_lapsed", "steady_lapsed", "trendy_lapsed", "loyal_lapsed"]
+
+# Output columns that are rates or shares in [0, 1] wherever they appear in a mart.
+MART_RATE_COLUMNS = {
+    "upsell_rate", "cross_sell_rate", "upsell_lead_quality", "upsell_close_rate",
+    "open_rate", "click_rate", "reply_rate", "bounce_rate", "click_to_open_rate",
+    "human_open_rate", "human_click_rate", "response_rate", "attendance_rate", "unsubscribe_rate",
+    "support", "confidence", "probability_alive",
+    "contract_value_component", "tenure_component", "usage_component", "headroom_component",
+    "satisfaction_component",
+}
+MART_SCORE_1_5 = {"r_score", "f_score", "m_score"}
+MART_SCORE_0_100 = {"score", "engagement_score"}
+
+
+def raw_file_suite(dataset: str, as_of: date, reference_sets: dict[str, set] | None = None) -> list:
+    """Expectations for the rows one file loaded into ``raw.<dataset>``."""
+    import great_expectations.expectations as gxe
+
+    spec = DATASETS[dataset]
+    exps: list = []
+    for col in spec.columns:
+        if col.required:
+            exps.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name, severity=ERROR))
+        if col.type == "enum":
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.values), severity=ERROR))
+    for column, (low, high) in RAW_RANGES.get(dataset, {}).items():
+        exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high, severity=ERROR))
+    limit = as_of + timedelta(days=1)
+    for column in RAW_EVENT_DATES.get(dataset, []):
+        # compared on the business-local date (the run converts before validating)
+        exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, max_value=limit.isoformat(), severity=ERROR))
+    for column, values, share in RAW_MOSTLY_NOT.get(dataset, []):
+        exps.append(gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=values, mostly=1 - share,
+                                                       severity=ERROR))
+    for column, parent, _parent_col in RAW_REFERENCES.get(dataset, []):
+        values = (reference_sets or {}).get(f"{parent}.{column}")
+        if values:
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values), severity=WARNING))
+    return exps
+
+
+def raw_keys_suite(dataset: str) -> list:
+    """Keys stay unique after dbt staging picked the newest version of each record."""
+    import great_expectations.expectations as gxe
+
+    keys = [k if "email" not in k else k + "_hash" for k in DATASETS[dataset].keys]
+    if len(keys) == 1:
+        return [gxe.ExpectColumnValuesToBeUnique(column=keys[0], severity=ERROR)]
+    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, severity=ERROR)]
+
+
+def raw_volume_suite(min_ratio: float) -> list:
+    """Rows loaded by this run per dataset vs the median of its recent loads."""
+    import great_expectations.expectations as gxe
+
+    return [gxe.ExpectColumnValuesToBeBetween(column="volume_ratio", min_value=min_ratio, severity=ERROR)]
+
+
+def mart_suite(mart: str, columns: list[str], previous_rows: int | None, tolerance: float,
+               reconciliations: dict[str, float] | None = None) -> list:
+    """Expectations for one whole mart."""
+    import great_expectations.expectations as gxe
+
+    exps: list = []
+    for column in columns:
+        if column in MART_RATE_COLUMNS:
+            exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1, severity=ERROR))
+        elif column in MART_SCORE_1_5:
+            exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1, max_value=5, severity=ERROR))
+        elif column in MART_SCORE_0_100:
+            exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=100, severity=ERROR))
+        elif column == "cpm_segment":
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=CPM_SEGMENTS, severity=ERROR))
+    if "account_id" in columns and mart.startswith("customer_"):
+        exps.append(gxe.ExpectColumnValuesToNotBeNull(column="account_id", severity=ERROR))
+    for column, total in (reconciliations or {}).items():
+        # ties the mart back to the raw totals, to the yen (amounts are exact decimals)
+        exps.append(gxe.ExpectColumnSumToBeBetween(column=column, min_value=total - 0.5, max_value=total + 0.5,
+                                                   severity=ERROR))
+    if previous_rows:
+        exps.append(gxe.ExpectTableRowCountToBeBetween(
+            min_value=int(previous_rows * (1 - tolerance)), max_value=int(previous_rows * (1 + tolerance)) + 1,
+            severity=ERROR))
+    return exps
