@@ -1,0 +1,74 @@
+{{ config(materialized='table') }}
+-- MRR per account at every fiscal month-end (one row per account and month with MRR > 0).
+-- MRR at date D = sum of mrr_jpy, in the version in effect at D, of the account's
+-- subscriptions active at D (start_date <= D and (end_date is null or end_date > D)); see
+-- int_subscriptions_versioned. The month still in progress at the as-of date is measured
+-- at the as-of date (measured_on = least(month end, as-of)) and flagged is_partial.
+with
+
+fiscal_periods as (
+
+    select * from {{ ref('int_fiscal_periods') }}
+
+),
+
+subscription_versions as (
+
+    select * from {{ ref('int_subscriptions_versioned') }}
+
+),
+
+month_ends as (
+
+    select
+        period_start as month_start,
+        period_end as month_end,
+        case when period_end > {{ as_of_date() }} then {{ as_of_date() }} else period_end end as measured_on,
+        fiscal_year,
+        fiscal_quarter,
+        is_partial
+    from fiscal_periods
+    where period_type = 'fiscal_month'
+
+),
+
+versions_in_effect as (
+
+    select
+        month_ends.month_start,
+        month_ends.month_end,
+        month_ends.measured_on,
+        month_ends.fiscal_year,
+        month_ends.fiscal_quarter,
+        month_ends.is_partial,
+        subscription_versions.account_id,
+        subscription_versions.subscription_id,
+        subscription_versions.mrr_jpy
+    from month_ends
+    inner join subscription_versions
+        on subscription_versions.start_date <= month_ends.measured_on
+        and (subscription_versions.end_date is null or subscription_versions.end_date > month_ends.measured_on)
+        and (subscription_versions.valid_from is null or subscription_versions.valid_from <= month_ends.measured_on)
+        and (subscription_versions.valid_to is null or subscription_versions.valid_to > month_ends.measured_on)
+
+),
+
+final as (
+
+    select
+        account_id,
+        month_start,
+        month_end,
+        measured_on,
+        fiscal_year,
+        fiscal_quarter,
+        is_partial,
+        {{ kpi_jpy('sum(mrr_jpy)') }} as mrr_jpy,
+        count(distinct subscription_id) as active_subscriptions
+    from versions_in_effect
+    group by account_id, month_start, month_end, measured_on, fiscal_year, fiscal_quarter, is_partial
+    having sum(mrr_jpy) > 0
+
+)
+
+select * from final
