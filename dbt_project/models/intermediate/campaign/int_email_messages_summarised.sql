@@ -14,57 +14,55 @@ windows as (
 
 ),
 
-message_clock as (
+clocked as (
 
-    -- the instant a message reached the inbox: its delivered event, else its sent event;
-    -- taken from all of the message's events (the window only decides what counts)
+    -- one pass over the events (the staging view is the expensive part at scale; the
+    -- recipient hash is deliberately not read: hashing 5M events costs more than the rest):
+    -- each event learns when its message reached the inbox (the delivered event, else the
+    -- sent event, over ALL the message's events) and whether it falls inside the
+    -- campaign's attribution window (business-local dates, both ends inclusive). Events
+    -- of campaigns missing from the plan have no window and are dropped.
     select
-        campaign_id,
-        message_id,
-        min(case when event_type = 'sent' then occurred_at end) as sent_at,
-        min(case when event_type = 'delivered' then occurred_at end) as delivered_at
-    from events
-    group by campaign_id, message_id
-
-),
-
-events_in_window as (
-
-    -- only events inside the campaign's attribution window count (business-local dates,
-    -- both ends inclusive); events of campaigns missing from the plan have no window
-    select
-        events.*
+        events.campaign_id,
+        events.step,
+        events.message_id,
+        events.event_type,
+        events.occurred_at,
+        events.user_agent,
+        min(case when events.event_type = 'sent' then events.occurred_at end) over (
+            partition by events.campaign_id, events.message_id
+        ) as sent_at,
+        min(case when events.event_type = 'delivered' then events.occurred_at end) over (
+            partition by events.campaign_id, events.message_id
+        ) as delivered_at,
+        {{ local_date('events.occurred_at') }} >= windows.window_start_date
+            and {{ local_date('events.occurred_at') }} <= windows.window_end_date
+            as is_in_window
     from events
     inner join windows
         on events.campaign_id = windows.campaign_id
-    where {{ local_date('events.occurred_at') }} >= windows.window_start_date
-        and {{ local_date('events.occurred_at') }} <= windows.window_end_date
 
 ),
 
 classified as (
 
-    -- machine open/click: within machine_event_seconds of delivery (or any time before it),
-    -- or a user agent carrying a proxy/scanner marker
+    -- machine open/click: a proxy/scanner user agent, or no later than
+    -- machine_event_seconds after the message reached the inbox (events stamped before
+    -- delivery included)
     select
-        events_in_window.*,
-        coalesce(message_clock.delivered_at, message_clock.sent_at) as inbox_at,
-        message_clock.sent_at,
-        message_clock.delivered_at,
+        clocked.*,
+        coalesce(delivered_at, sent_at) as inbox_at,
         case
-            when events_in_window.event_type not in ('opened', 'clicked') then false
-            when {{ campaign_is_machine_user_agent('events_in_window.user_agent') }} then true
-            when coalesce(message_clock.delivered_at, message_clock.sent_at) is not null
-                and events_in_window.occurred_at <= {{ dbt.dateadd(
-                    'second', var('machine_event_seconds'),
-                    'coalesce(message_clock.delivered_at, message_clock.sent_at)') }}
+            when event_type not in ('opened', 'clicked') then false
+            when {{ campaign_is_machine_user_agent('user_agent') }} then true
+            when coalesce(delivered_at, sent_at) is not null
+                and occurred_at <= {{ dbt.dateadd(
+                    'second', var('machine_event_seconds'), 'coalesce(delivered_at, sent_at)') }}
                 then true
             else false
         end as is_machine_event
-    from events_in_window
-    left join message_clock
-        on events_in_window.campaign_id = message_clock.campaign_id
-        and events_in_window.message_id = message_clock.message_id
+    from clocked
+    where is_in_window
 
 ),
 
@@ -74,7 +72,6 @@ summarised as (
         campaign_id,
         step,
         message_id,
-        max(recipient_email_hash) as recipient_email_hash,
         min(sent_at) as sent_at,
         min(delivered_at) as delivered_at,
         min(inbox_at) as inbox_at,
@@ -109,7 +106,6 @@ final as (
         campaign_id,
         step,
         message_id,
-        recipient_email_hash,
         sent_at,
         delivered_at,
         inbox_at,
