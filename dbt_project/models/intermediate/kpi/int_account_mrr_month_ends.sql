@@ -18,6 +18,28 @@ subscription_versions as (
 
 ),
 
+version_ranges as (
+
+    -- the dates a version counts at: in effect (valid_from <= D < valid_to) and the
+    -- subscription active (start_date <= D < end_date); open ends = far future. Two plain
+    -- inequalities make this a fast range join.
+    select
+        account_id,
+        subscription_id,
+        mrr_jpy,
+        case
+            when valid_from is not null and valid_from > start_date then valid_from
+            else start_date
+        end as counts_from,
+        case
+            when coalesce(valid_to, cast('9999-12-31' as date)) < coalesce(end_date, cast('9999-12-31' as date))
+                then coalesce(valid_to, cast('9999-12-31' as date))
+            else coalesce(end_date, cast('9999-12-31' as date))
+        end as counts_until
+    from subscription_versions
+
+),
+
 month_ends as (
 
     select
@@ -45,11 +67,9 @@ versions_in_effect as (
         subscription_versions.subscription_id,
         subscription_versions.mrr_jpy
     from month_ends
-    inner join subscription_versions
-        on subscription_versions.start_date <= month_ends.measured_on
-        and (subscription_versions.end_date is null or subscription_versions.end_date > month_ends.measured_on)
-        and (subscription_versions.valid_from is null or subscription_versions.valid_from <= month_ends.measured_on)
-        and (subscription_versions.valid_to is null or subscription_versions.valid_to > month_ends.measured_on)
+    inner join version_ranges as subscription_versions
+        on subscription_versions.counts_from <= month_ends.measured_on
+        and subscription_versions.counts_until > month_ends.measured_on
 
 ),
 

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- What each account owns: one row per account and product it has bought (a paid invoice
 -- line with a positive amount, up to the as-of date) or holds through a subscription active
 -- at the as-of date (start_date <= as_of and (end_date is null or end_date > as_of)).

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Raw upsell signals for every active account (at least one purchase in the 365 days up to
 -- the as-of date: as_of - 365 < purchase_date <= as_of), before any ranking:
 --   contract_value_jpy = MRR of the account's active subscriptions when it has any (> 0),

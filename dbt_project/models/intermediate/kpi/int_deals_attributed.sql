@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One row per CRM deal, dated in the business time zone and attributed to a campaign.
 -- created_date / closed_date are business-local dates (stored 2025-03-31T16:00Z is
 -- 2025-04-01 in Asia/Tokyo, so it closes in fiscal month 2025-04 and FY2025).

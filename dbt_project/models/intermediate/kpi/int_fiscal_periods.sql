@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- The fiscal calendar: one row per period_type (fiscal_month, fiscal_quarter, fiscal_year)
 -- and period, from the fiscal year of the earliest dated record (purchase, subscription
 -- start, deal or lead creation) up to the period containing the as-of date. The fiscal year

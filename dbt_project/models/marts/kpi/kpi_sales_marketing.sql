@@ -218,17 +218,25 @@ campaign_returns as (
 
 ),
 
+expansion_months as (
+
+    select account_id, month, delta_jpy
+    from mrr_movements
+    where movement = 'expansion'
+
+),
+
 mrr_expansion as (
 
     select
         fiscal_periods.period_type,
         fiscal_periods.period_start,
-        sum(case when mrr_movements.movement = 'expansion' then mrr_movements.delta_jpy else 0 end) as mrr_expansion_jpy,
-        count(distinct case when mrr_movements.movement = 'expansion' then mrr_movements.account_id end) as mrr_expansion_accounts
+        sum(expansion_months.delta_jpy) as mrr_expansion_jpy,
+        count(distinct expansion_months.account_id) as mrr_expansion_accounts
     from fiscal_periods
-    inner join mrr_movements
-        on mrr_movements.month >= fiscal_periods.period_start
-        and mrr_movements.month <= fiscal_periods.period_end
+    inner join expansion_months
+        on expansion_months.month >= fiscal_periods.period_start
+        and expansion_months.month <= fiscal_periods.period_end
     group by fiscal_periods.period_type, fiscal_periods.period_start
 
 ),
