@@ -17,9 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from upsell.ingest import ingest
 
 from tests.conftest import query
+from upsell.ingest import ingest
 
 ACCOUNTS_JA = (
     "取引先ID,取引先名,業種,従業員数,資本金,都道府県,決算月,作成日時,更新日時,,\n"

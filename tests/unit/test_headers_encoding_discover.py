@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from upsell.discover import discover, match_dataset
 from upsell.encoding import EncodingError, detect_encoding
 from upsell.headers import HeaderError, load_mappings, match_header, normalize

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+
 from upsell.contracts import Column
 from upsell.sqlparse import value_and_error
 
