@@ -23,7 +23,7 @@ from upsell.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-SERVING_FILE = "marts.duckdb"
+SERVING_FILE = "upsell.duckdb"  # not marts.duckdb: its catalog name would clash with schema marts
 PARQUET_DIR = "parquet"
 KEEP_PARQUET_VERSIONS = 3
 
@@ -65,12 +65,13 @@ def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None 
             "AND table_schema = 'marts' ORDER BY 1").fetchall()]
         if not marts:
             raise RuntimeError(f"no marts to publish in {warehouse} (schema marts is empty)")
-        con.execute("CREATE SCHEMA marts")
+        db = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f'CREATE SCHEMA "{db}".marts')
         for mart in marts:
-            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM wh.marts.{mart}")
-            rows[mart] = con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
-            con.execute(f"COPY marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)")
-        con.execute("""CREATE TABLE marts._publish AS
+            con.execute(f'CREATE TABLE "{db}".marts.{mart} AS SELECT * FROM wh.marts.{mart}')
+            rows[mart] = con.execute(f'SELECT count(*) FROM "{db}".marts.{mart}').fetchone()[0]
+            con.execute(f"""COPY "{db}".marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)""")
+        con.execute(f"""CREATE TABLE "{db}".marts._publish AS
             SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
                     [run_id, as_of, published_at])
         con.execute("DETACH wh")

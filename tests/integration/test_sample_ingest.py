@@ -53,7 +53,7 @@ def test_counts_match_the_manifest_and_reconcile(loaded, manifest):
 def test_quarantined_lines_are_the_broken_ones(loaded, manifest):
     warehouse, _ = loaded
     got = sorted(query(warehouse, "SELECT source_file, line FROM audit.quarantine"))
-    expected = sorted((relpath, bad["line"]) for relpath, entry in manifest["files"].items()
+    expected = sorted((relpath, bad["record_line"]) for relpath, entry in manifest["files"].items()
                       for bad in entry["bad_rows"])
     assert got == expected
     assert query(warehouse, "SELECT count(*) FROM audit.quarantine WHERE reason IS NULL OR raw_text IS NULL") == [(0,)]

@@ -2,8 +2,9 @@
 
 A writer takes typed chunks, formats them in the file's :class:`Style`, injects the
 planned faults and streams bytes to disk, while counting exactly what the manifest
-promises: data records, duplicate copies, and the physical line each bad record starts
-on (embedded newlines in quoted fields shift later lines; that is counted too).
+promises: data records, duplicate copies, and where each bad record is: the physical
+line it starts on (embedded newlines in quoted fields shift later lines; that is counted
+too) and its record line (the spreadsheet row number, which ingestion reports).
 """
 
 from __future__ import annotations
@@ -216,7 +217,10 @@ class CsvExport(ExportFile):
             inserted = np.flatnonzero(order >= n)
             where = dict(zip((order[inserted] - n).tolist(), inserted.tolist(), strict=True))
             for e, kind in bad_at:
-                self.bad_rows.append({"line": int(starts[where[e]]), "kind": kind})
+                # line: physical start line; record_line: the spreadsheet row number (header = 1,
+                # a quoted line break does not count), which is what ingestion reports
+                self.bad_rows.append({"line": int(starts[where[e]]), "record_line": self.rows + where[e] + 2,
+                                      "kind": kind})
         self.line += len(order) + int(nl.sum())
         self.rows += len(order)
         lines = pc.binary_join_element_wise(records, pa.scalar(self.newline), "")
@@ -298,7 +302,8 @@ class JsonlExport(ExportFile):
             for i in np.flatnonzero(order >= n).tolist():
                 kind = kinds[int(order[i]) - n]
                 if kind:
-                    self.bad_rows.append({"line": self.rows + i + 1, "kind": kind})
+                    self.bad_rows.append({"line": self.rows + i + 1, "record_line": self.rows + i + 1,
+                                          "kind": kind})
         self.rows += len(order)
         self.sink.write(_data_bytes(pc.binary_join_element_wise(records, pa.scalar("\n"), "")))
         self.chunks += 1

@@ -1,0 +1,155 @@
+"""
+### upsell_nightly
+
+The nightly upsell / cross-sell warehouse job: landing files → raw (DuckDB) → dbt marts →
+Great Expectations → publish to the BI serving location.
+
+* **When**: daily at 02:00 Asia/Tokyo (`UPSELL_SCHEDULE`, `UPSELL_BUSINESS_TZ`); catchup off;
+  one active run (DuckDB has one writer).
+* **As-of date**: the last complete business day before the end of the data interval
+  (a run ending 24th 02:00 JST computes the marts as of the 23rd). Override with the
+  `as_of` param on a manual trigger.
+* **Tasks**: `resolve_as_of` → `discover` → `ingest.<source>` (one per source system) →
+  `dbt` (Cosmos, one producer `dbt build` watched by one task per model) → `validate`
+  (Great Expectations, raw + marts) → `publish` (emits one Asset event per mart) →
+  `data_docs`.
+* **Writers never overlap**: every task that opens the warehouse runs in the one-slot pool
+  `upsell_duckdb` (create it: `airflow pools set upsell_duckdb 1 "DuckDB single writer"`).
+* **Configuration**: environment variables (`UPSELL_LANDING`, `UPSELL_WAREHOUSE`,
+  `UPSELL_SERVING_DIR`, `UPSELL_BUSINESS_TZ`, `UPSELL_HEADER_MAPPINGS`, `UPSELL_EMAIL_SALT`),
+  overridable by Airflow Variables of the same name in lower case (`upsell_landing` …).
+  Failure alerts go to the log, and to the Airflow connection `upsell_alerts` when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, TaskGroup, dag, task
+
+from upsell.dag_support import POOL, dbt_task_group, email_salt, mart_assets, notify_failure, runtime_settings
+
+TZ = os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")
+SCHEDULE = os.environ.get("UPSELL_SCHEDULE", "0 2 * * *")
+SOURCES = ["crm", "billing", "email", "plan"]
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=2),
+    "on_failure_callback": notify_failure,
+}
+
+
+@dag(
+    dag_id="upsell_nightly",
+    schedule=CronDataIntervalTimetable(SCHEDULE, timezone=TZ),
+    start_date=pendulum.datetime(2023, 4, 1, tz=TZ),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["upsell", "warehouse", "nightly", "duckdb", "dbt", "great_expectations"],
+    doc_md=__doc__,
+    params={"as_of": Param(None, type=["null", "string"],
+                           description="override the as-of date (YYYY-MM-DD) on a manual run")},
+    user_defined_macros={"upsell_email_salt": email_salt},
+)
+def upsell_nightly():
+    @task
+    def resolve_as_of(params=None, data_interval_end=None, run_id=None) -> dict:
+        """The business date this run computes, derived from the data interval (never now())."""
+        from upsell.tasks import as_of_for
+
+        override = (params or {}).get("as_of")
+        as_of = override or as_of_for(data_interval_end, TZ).isoformat()
+        return {"as_of": as_of, "run_id": run_id}
+
+    @task(pool=POOL)
+    def discover() -> dict:
+        """New (not yet loaded) export files per source system, for the log and XCom."""
+        from upsell.tasks import landing_dir, new_files, warehouse_path
+
+        runtime_settings()
+        found = new_files(landing_dir(), warehouse_path())
+        return {source: len(files) for source, files in found.items()}
+
+    run = resolve_as_of()
+    found = discover()
+    run >> found
+
+    with TaskGroup(group_id="ingest", tooltip="load each source system's new files into raw") as ingest:
+        for source in SOURCES:
+
+            @task(task_id=source, pool=POOL)
+            def ingest_source(info: dict, source: str = source) -> dict:
+                from upsell.tasks import ingest_source as load
+
+                runtime_settings()
+                return load(source, info["run_id"])
+
+            ingest_source(run)
+    found >> ingest
+
+    dbt = dbt_task_group(as_of="{{ ti.xcom_pull(task_ids='resolve_as_of')['as_of'] }}")
+    ingest >> dbt
+
+    @task(pool=POOL, retries=0)
+    def validate(info: dict) -> dict:
+        """Great Expectations on the rows this run loaded and on every mart; error level blocks publish."""
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from upsell.pipeline import ValidationFailed, check
+        from upsell.tasks import business_tz, warehouse_path
+        from upsell.validate import validate_marts, validate_raw
+
+        runtime_settings()
+        as_of = date.fromisoformat(info["as_of"])
+        reports = [validate_raw(warehouse_path(), info["run_id"], as_of, business_tz()),
+                   validate_marts(warehouse_path(), info["run_id"], as_of)]
+        for report in reports:
+            print(report.summary())
+        try:
+            check(reports)
+        except ValidationFailed as exc:
+            raise AirflowFailException(str(exc)) from exc  # a data problem: retrying will not help
+        return {"suites": sum(r.suites_run for r in reports), "warnings": sum(len(r.warnings) for r in reports),
+                "data_docs": str(reports[-1].data_docs)}
+
+    @task(pool=POOL, outlets=mart_assets())
+    def publish(info: dict) -> dict:
+        """Atomically replace the served marts; each mart's Asset gets an event."""
+        from datetime import date
+
+        from upsell.publish import publish as do_publish
+        from upsell.tasks import warehouse_path
+
+        runtime_settings()
+        res = do_publish(warehouse_path(), info["run_id"], date.fromisoformat(info["as_of"]))
+        return {"serving_file": str(res.serving_file), "rows": res.rows}
+
+    @task(trigger_rule="all_done")
+    def data_docs(checked: dict | None = None) -> str:
+        """Where the night's Data Docs are (built by validate, also when it failed)."""
+        from upsell.tasks import warehouse_path
+        from upsell.validate.context import data_docs_index
+
+        runtime_settings()
+        path = data_docs_index(Path(warehouse_path()))
+        print(f"Data Docs: file://{path}")
+        return str(path)
+
+    checked = validate(run)
+    dbt >> checked
+    published = publish(run)
+    checked >> published >> data_docs()
+
+
+upsell_nightly()

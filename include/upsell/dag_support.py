@@ -1,0 +1,180 @@
+"""Airflow glue for ``dags/upsell_nightly.py``: pool, Assets, the Cosmos dbt task group,
+run-time settings and the failure callback. Imported at DAG-parse time, so it stays
+cheap: it reads the pre-built dbt manifest (no ``dbt ls``) and never touches data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+DBT_PROJECT = REPO / "dbt_project"
+MANIFEST = Path(os.environ.get("UPSELL_DBT_MANIFEST", DBT_PROJECT / "target" / "manifest.json"))
+POOL = "upsell_duckdb"
+SETTINGS = ("UPSELL_LANDING", "UPSELL_WAREHOUSE", "UPSELL_SERVING_DIR", "UPSELL_BUSINESS_TZ",
+            "UPSELL_HEADER_MAPPINGS", "UPSELL_EMAIL_SALT")
+
+
+def runtime_settings() -> None:
+    """At task run time: Airflow Variables (``upsell_landing`` …) override the environment,
+    and the email-hash salt is made available (created beside the warehouse if unset)."""
+    from airflow.sdk import Variable
+
+    for name in SETTINGS:
+        value = Variable.get(name.lower(), default=None)
+        if value:
+            os.environ[name] = value
+    from upsell.tasks import warehouse_path
+    from upsell.transform import SALT_ENV, ensure_salt
+
+    os.environ[SALT_ENV] = ensure_salt(warehouse_path())
+
+
+def email_salt() -> str:
+    """Jinja macro for the dbt tasks' environment, rendered on the worker at run time."""
+    runtime_settings()
+    return os.environ["UPSELL_EMAIL_SALT"]
+
+
+def _manifest_marts() -> list[str]:
+    """Mart names from the pre-built manifest (models under models/marts/)."""
+    if not MANIFEST.exists():
+        return []
+    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
+    return sorted(n["name"] for n in nodes
+                  if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/"))
+
+
+def serving_dir() -> Path:
+    default = Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb")).resolve().parent / "serving"
+    return Path(os.environ.get("UPSELL_SERVING_DIR") or default)
+
+
+def mart_assets() -> list:
+    """One Asset per published mart: its Parquet file in the serving folder."""
+    from airflow.sdk import Asset
+
+    base = serving_dir() / "parquet" / "current"
+    return [Asset(name=f"upsell_mart_{mart}", uri=f"file://{base / (mart + '.parquet')}", group="upsell_marts")
+            for mart in _manifest_marts()]
+
+
+def mart_asset(mart: str):
+    from airflow.sdk import Asset
+
+    base = serving_dir() / "parquet" / "current"
+    return Asset(name=f"upsell_mart_{mart}", uri=f"file://{base / (mart + '.parquet')}", group="upsell_marts")
+
+
+def dbt_task_group(as_of: str):
+    """dbt models and tests as Airflow tasks (Cosmos), rendered from the pre-built manifest.
+
+    Execution mode WATCHER: one producer task runs a single ``dbt build`` (one dbt start-up,
+    one DuckDB writer) and one watcher task per model turns green or red as dbt reports it,
+    so a failing model or test is a visible failed task and a cleared task re-runs that
+    model alone.
+    """
+    import cosmos  # noqa: F401  (import the package first: cosmos.constants alone hits a circular import)
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, LoadMode
+
+    if not MANIFEST.exists():
+        raise FileNotFoundError(
+            f"dbt manifest not found at {MANIFEST}: run `make manifest` (dbt parse) before starting Airflow")
+    dbt_exe = Path(os.sys.executable).with_name("dbt")
+    group = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
+                                     partial_parse=True),
+        profile_config=ProfileConfig(profile_name="upsell_warehouse", target_name="duckdb",
+                                     profiles_yml_filepath=DBT_PROJECT / "profiles.yml"),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=str(dbt_exe)),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+        operator_args={
+            "pool": POOL,
+            "vars": {"as_of": as_of, "business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")},
+            "env": {"UPSELL_EMAIL_SALT": "{{ upsell_email_salt() }}",
+                    "UPSELL_WAREHOUSE": str(Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb"))
+                                            .resolve())},
+            "append_env": True,
+            # the producer has finished when a watcher runs (see below): no need to defer
+            "deferrable": False,
+            "poke_interval": 5,
+        },
+    )
+    _watchers_after_producer(group)
+    return group
+
+
+def _watchers_after_producer(group) -> None:
+    """Start the model watchers when the single ``dbt build`` has finished.
+
+    Cosmos wires this only for a whole-DAG DbtDag; in a task group the root watchers would
+    start beside the producer. With a serial runner (``airflow dags test``) or one free
+    worker slot a watcher could then wait for a producer that cannot start. Running them
+    after it (whatever its outcome: ``all_done``) costs only the live progress display; each
+    model and test still ends as its own green or red task, reported by dbt.
+    """
+    def walk(node):
+        for child in node.children.values():
+            if hasattr(child, "children"):
+                yield from walk(child)
+            else:
+                yield child
+
+    tasks = {t.task_id: t for t in walk(group)}
+    producer = next((t for tid, t in tasks.items() if tid.endswith("dbt_producer_watcher")), None)
+    if producer is None:
+        return
+    for tid, task in tasks.items():
+        if task is producer or tid.endswith("dbt_producer_watcher_done"):
+            continue
+        in_group = {u for u in task.upstream_task_ids if u in tasks}
+        if not in_group or in_group == {producer.task_id}:
+            producer >> task
+            task.trigger_rule = "all_done"
+
+
+def notify_failure(context) -> None:
+    """on_failure_callback: name the failed step and why (incl. the validation result), in
+    the log always, and through the Airflow connection ``upsell_alerts`` when it exists
+    (``smtp``/``email``: mail to the connection's login; ``http``: a Slack-style webhook)."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    dag_run = context.get("dag_run")
+    text = (f"upsell_nightly FAILED at {getattr(ti, 'task_id', '?')} "
+            f"(run {getattr(dag_run, 'run_id', '?')}): {exc}")
+    log.error(text)
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get("upsell_alerts")
+    except Exception:  # no connection configured: the log is the alert
+        return
+    try:
+        if conn.conn_type in ("smtp", "email"):
+            import smtplib
+            from email.message import EmailMessage
+
+            msg = EmailMessage()
+            msg["Subject"], msg["From"], msg["To"] = "upsell_nightly failed", conn.login, conn.login
+            msg.set_content(text)
+            with smtplib.SMTP(conn.host, conn.port or 25, timeout=10) as smtp:
+                if conn.password:
+                    smtp.starttls()
+                    smtp.login(conn.login, conn.password)
+                smtp.send_message(msg)
+        else:
+            import urllib.request
+
+            url = conn.host if conn.host.startswith("http") else f"https://{conn.host}"
+            req = urllib.request.Request(url, data=json.dumps({"text": text}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=10).read()  # noqa: S310 (the operator's own endpoint)
+    except Exception:
+        log.exception("could not send the failure alert through connection upsell_alerts")
