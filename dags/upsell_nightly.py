@@ -10,9 +10,9 @@ Great Expectations → publish to the BI serving location.
   (a run ending 24th 02:00 JST computes the marts as of the 23rd). Override with the
   `as_of` param on a manual trigger.
 * **Tasks**: `resolve_as_of` → `discover` → `ingest.<source>` (one per source system) →
-  `dbt` (Cosmos, one producer `dbt build` watched by one task per model) → `validate`
-  (Great Expectations, raw + marts) → `publish` (emits one Asset event per mart) →
-  `data_docs`.
+  `validate_raw` (Great Expectations on the rows loaded) → `dbt` (Cosmos, one producer
+  `dbt build` watched by one task per model) → `validate` (Great Expectations on the
+  marts) → `publish` (emits one Asset event per mart) → `data_docs`.
 * **Writers never overlap**: every task that opens the warehouse runs in the one-slot pool
   `upsell_duckdb` (create it: `airflow pools set upsell_duckdb 1 "DuckDB single writer"`).
 * **Configuration**: environment variables (`UPSELL_LANDING`, `UPSELL_WAREHOUSE`,
@@ -96,32 +96,26 @@ def upsell_nightly():
             ingest_source(run)
     found >> ingest
 
+    @task(pool=POOL, retries=0)
+    def validate_raw(info: dict) -> dict:
+        """Great Expectations on the rows this run loaded: bad raw data stops before dbt."""
+        from upsell.tasks import gate
+
+        runtime_settings()
+        return gate("raw", info)
+
+    raw_checked = validate_raw(run)
+    ingest >> raw_checked
     dbt = dbt_task_group(as_of="{{ ti.xcom_pull(task_ids='resolve_as_of')['as_of'] }}")
-    ingest >> dbt
+    raw_checked >> dbt
 
     @task(pool=POOL, retries=0)
     def validate(info: dict) -> dict:
-        """Great Expectations on the rows this run loaded and on every mart; error level blocks publish."""
-        from datetime import date
-
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from upsell.pipeline import ValidationFailed, check
-        from upsell.tasks import business_tz, warehouse_path
-        from upsell.validate import validate_marts, validate_raw
+        """Great Expectations on keys after dedupe and on every mart: error level blocks publish."""
+        from upsell.tasks import gate
 
         runtime_settings()
-        as_of = date.fromisoformat(info["as_of"])
-        reports = [validate_raw(warehouse_path(), info["run_id"], as_of, business_tz()),
-                   validate_marts(warehouse_path(), info["run_id"], as_of)]
-        for report in reports:
-            print(report.summary())
-        try:
-            check(reports)
-        except ValidationFailed as exc:
-            raise AirflowFailException(str(exc)) from exc  # a data problem: retrying will not help
-        return {"suites": sum(r.suites_run for r in reports), "warnings": sum(len(r.warnings) for r in reports),
-                "data_docs": str(reports[-1].data_docs)}
+        return gate("marts", info)
 
     @task(pool=POOL, outlets=mart_assets())
     def publish(info: dict) -> dict:

@@ -81,7 +81,7 @@ def dbt_task_group(as_of: str):
     """
     import cosmos  # noqa: F401  (import the package first: cosmos.constants alone hits a circular import)
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, LoadMode
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
     if not MANIFEST.exists():
         raise FileNotFoundError(
@@ -93,7 +93,10 @@ def dbt_task_group(as_of: str):
                                      partial_parse=True),
         profile_config=ProfileConfig(profile_name="upsell_warehouse", target_name="duckdb",
                                      profiles_yml_filepath=DBT_PROJECT / "profiles.yml"),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=str(dbt_exe)),
+        # dbt in a child process: in-process (dbtRunner) dbt-duckdb keeps the warehouse open
+        # for the life of the task process, locking the file for the next tasks.
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=str(dbt_exe),
+                                         invocation_mode=InvocationMode.SUBPROCESS),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
         operator_args={
             "pool": POOL,

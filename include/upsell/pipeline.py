@@ -51,13 +51,15 @@ def default_run_id(as_of: date) -> str:
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
                 serving_dir: Path | None = None, progress=None) -> RunResult:
-    """ingest → dbt build → validate (raw, marts) → publish. Raises on failure; publishes
-    only when every error-level expectation and every dbt test passed."""
+    """ingest → validate raw → dbt build → validate marts → publish. Raises on failure;
+    publishes only when every error-level expectation and every dbt test passed."""
     run_id = run_id or default_run_id(as_of)
     result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
                                              progress=progress))
+    result.validations = [validate_raw(warehouse, run_id, as_of, tz)]
+    check(result.validations)  # bad raw data stops here, before it reaches any model
     result.dbt = build(warehouse, as_of, tz)
-    result.validations = [validate_raw(warehouse, run_id, as_of, tz), validate_marts(warehouse, run_id, as_of)]
+    result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
     result.published = publish(warehouse, run_id, as_of, serving_dir)
     return result

@@ -87,3 +87,24 @@ def ingest_source(source: str, run_id: str) -> dict:
             log.error("QUARANTINED %s: %s", f.relpath, f.message)
     log.info("%s: %s", source, summary)
     return summary
+
+
+def gate(layer: str, info: dict) -> dict:
+    """Run one validation gate; raise AirflowFailException (no retry: a data problem) on
+    error-level failures, with the failed expectations and the Data Docs link."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from upsell.pipeline import ValidationFailed, check
+    from upsell.validate import validate_marts, validate_raw
+
+    as_of = date.fromisoformat(info["as_of"])
+    if layer == "raw":
+        report = validate_raw(warehouse_path(), info["run_id"], as_of, business_tz())
+    else:
+        report = validate_marts(warehouse_path(), info["run_id"], as_of)
+    print(report.summary())
+    try:
+        check([report])
+    except ValidationFailed as exc:
+        raise AirflowFailException(str(exc)) from exc
+    return {"suites": report.suites_run, "warnings": len(report.warnings), "data_docs": str(report.data_docs)}

@@ -111,7 +111,7 @@ def _local_dates(df, dataset: str, tz: str):
 
 
 def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Tokyo") -> ValidationReport:
-    """Validate the rows this run loaded (file by file), keys after dedupe, and volumes."""
+    """The gate before dbt: the rows this run loaded (file by file) and the volumes."""
     import pandas as pd
 
     runner = _Runner(warehouse, run_id, "raw")
@@ -126,13 +126,6 @@ def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Toky
             df = con.execute(f"SELECT {columns} FROM raw.{dataset} WHERE _load_id = ?", [load_id]).df()
             df = _local_dates(_floats(df), dataset, tz)
             runner.validate(f"raw.{dataset}", df, suites.raw_file_suite(dataset, as_of, references), source_file)
-        for dataset in sorted({d for d, *_ in loads}):
-            keys = [k if "email" not in k else k + "_hash" for k in DATASETS[dataset].keys]
-            source = DATASETS[dataset].source
-            ids = [lid for d, lid, *_ in loads if d == dataset]
-            df = con.execute(f"SELECT {', '.join(keys)} FROM staging.stg_{source}__{dataset} "
-                             f"WHERE _load_id IN ({', '.join('?' for _ in ids)})", ids).df()
-            runner.validate(f"staging.{dataset}.keys", df, suites.raw_keys_suite(dataset))
         volume = _volume_frame(con, run_id)
         if len(volume):
             runner.validate("raw.volume", pd.DataFrame(volume), suites.raw_volume_suite(VOLUME_MIN_RATIO))
@@ -153,9 +146,8 @@ def _reference_sets(con, datasets: set[str]) -> dict[str, set]:
     wanted = {(parent, col) for d in datasets for col, parent, _ in suites.RAW_REFERENCES.get(d, [])}
     out: dict[str, set] = {}
     for parent, col in wanted:
-        source = DATASETS[parent].source
-        out[f"{parent}.{col}"] = {r[0] for r in con.execute(
-            f"SELECT DISTINCT {col} FROM staging.stg_{source}__{parent}").fetchall()}
+        # from raw (every version; ids do not change): this gate runs before dbt
+        out[f"{parent}.{col}"] = {r[0] for r in con.execute(f"SELECT DISTINCT {col} FROM raw.{parent}").fetchall()}
     return out
 
 
@@ -179,10 +171,19 @@ def _volume_frame(con, run_id: str) -> list[dict]:
 
 
 def validate_marts(warehouse: Path, run_id: str, as_of: date) -> ValidationReport:
-    """Validate every table of the ``marts`` schema, whole."""
+    """The gate before publish: keys after dbt's dedupe of this run's records, and every
+    table of the ``marts`` schema, whole."""
     runner = _Runner(warehouse, run_id, "marts")
     con = connect(warehouse, read_only=True)
     try:
+        loads = con.execute("""SELECT dataset, load_id FROM audit.file_loads
+            WHERE run_id = ? AND status = 'loaded' AND rows_loaded > 0""", [run_id]).fetchall()
+        for dataset in sorted({d for d, _ in loads}):
+            keys = [k if "email" not in k else k + "_hash" for k in DATASETS[dataset].keys]
+            ids = [lid for d, lid in loads if d == dataset]
+            df = con.execute(f"SELECT {', '.join(keys)} FROM staging.stg_{DATASETS[dataset].source}__{dataset} "
+                             f"WHERE _load_id IN ({', '.join('?' for _ in ids)})", ids).df()
+            runner.validate(f"staging.{dataset}.keys", df, suites.raw_keys_suite(dataset))
         marts = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
         previous = _previous_publish_counts(con)

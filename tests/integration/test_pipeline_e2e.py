@@ -1,0 +1,182 @@
+"""End to end: `upsell run` on the bundled S sample (ingest → dbt build → Great
+Expectations → publish), then assertions on the published marts, and write-audit-publish
+behaviour with bad-but-parseable input and a BI reader holding the serving file open.
+
+Expected values come from the sample's MANIFEST.json (the generator's own record of what
+it wrote) or are recomputed here from the raw layer, never copied from our output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from upsell.publish import publish
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "include" / "sample"
+AS_OF = "2026-10-31"
+MAPPINGS = REPO / "include" / "mappings" / "salesforce"
+CPM = {"first_time", "early_repeat", "steady", "trendy", "loyal", "first_time_lapsed", "early_repeat_lapsed",
+       "steady_lapsed", "trendy_lapsed", "loyal_lapsed"}
+
+
+def upsell_run(landing: Path, warehouse: Path, as_of: str = AS_OF) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).with_name("upsell")), "run", "--landing", str(landing),
+                           "--warehouse", str(warehouse), "--as-of", as_of, "--mappings", str(MAPPINGS)],
+                          capture_output=True, text=True, env={**__import__("os").environ,
+                                                               "UPSELL_EMAIL_SALT": "test-salt"})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE, landing)
+    warehouse = root / "wh" / "warehouse.duckdb"
+    proc = upsell_run(landing, warehouse)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return root, landing, warehouse, proc.stdout
+
+
+def serving(root: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(root / "wh" / "serving" / "upsell.duckdb"), read_only=True)
+
+
+def test_run_prints_a_true_summary(built):
+    _, _, warehouse, out = built
+    manifest = json.loads((SAMPLE / "MANIFEST.json").read_text())
+    rows = sum(e["rows"] for e in manifest["files"].values())
+    assert f"rows:  {rows:,} read" in out
+    assert "0 failed error-level expectations" in out
+    assert "Published" in out and "upsell.duckdb" in out
+    assert "Data Docs: file://" in out
+    docs = out.split("Data Docs: file://")[1].split()[0]
+    assert Path(docs).exists()
+
+
+def test_every_spec_mart_is_served_in_duckdb_and_parquet(built):
+    root, *_ = built
+    spec_marts = {"customer_rfm", "customer_cpm", "cpm_transitions", "customer_ltv", "ltv_lift", "mrr_movements",
+                  "kpi_sales_marketing", "customer_engagement", "cross_sell_affinity", "upsell_propensity",
+                  "upsell_next_best_action", "campaign_performance", "campaign_step_performance", "campaign_pdca"}
+    con = serving(root)
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    assert spec_marts <= tables
+    for mart in spec_marts:
+        assert (root / "wh" / "serving" / "parquet" / "current" / f"{mart}.parquet").exists()
+        n = con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
+        assert n > 0, mart
+
+
+def test_rfm_and_cpm_follow_the_contract(built):
+    root, *_ = built
+    con = serving(root)
+    assert con.execute("SELECT min(r_score), max(r_score), min(f_score), max(m_score) FROM marts.customer_rfm"
+                       ).fetchone() == (1, 5, 1, 5)
+    assert {r[0] for r in con.execute("SELECT DISTINCT cpm_segment FROM marts.customer_cpm").fetchall()} <= CPM
+    # the lapsed flag and the segment suffix agree, with the spec's 365-day boundary
+    assert con.execute("""SELECT count(*) FROM marts.customer_cpm
+        WHERE is_lapsed <> (cpm_segment LIKE '%_lapsed') OR is_lapsed <> (days_since_last_purchase >= 365)
+    """).fetchone() == (0,)
+
+
+def test_rfm_monetary_reconciles_with_raw_paid_revenue(built):
+    root, _, warehouse, _ = built
+    wh = duckdb.connect(str(warehouse), read_only=True)
+    # recomputed from raw: newest version of each invoice line, paid, dated in (as_of - 365, as_of]
+    expected = wh.execute("""
+        WITH newest AS (
+            SELECT *, row_number() OVER (PARTITION BY invoice_id, line_no
+                                         ORDER BY updated_at DESC NULLS LAST, _loaded_at DESC) AS n
+            FROM raw.invoices)
+        SELECT sum(amount_jpy) FROM newest
+        WHERE n = 1 AND status = 'paid' AND invoice_date > DATE '2026-10-31' - 365 AND invoice_date <= DATE '2026-10-31'
+    """).fetchone()[0]
+    got = serving(root).execute("SELECT sum(monetary_jpy) FROM marts.customer_rfm").fetchone()[0]
+    assert float(got) == pytest.approx(float(expected), abs=0.5)
+
+
+def test_seed_dm_campaign_reproduces_the_article(built):
+    root, *_ = built
+    seed = json.loads((SAMPLE / "MANIFEST.json").read_text())["seed_dm_campaign"]
+    cid = seed["campaign_id"]
+    row = serving(root).execute("""SELECT list_size, undeliverable, inquiries, response_rate, break_even_deals
+        FROM marts.campaign_performance WHERE campaign_id = ?""", [cid]).fetchone()
+    assert row[:3] == (1000, 10, 18)
+    assert row[3] == pytest.approx(18 / 990)
+    assert row[4] == 3
+
+
+def test_campaign_deals_are_won_deals_and_rates_are_rates(built):
+    root, *_ = built
+    con = serving(root)
+    assert con.execute("SELECT count(*) FROM marts.campaign_pdca WHERE status NOT IN ('met', 'missed', 'no_data')"
+                       ).fetchone() == (0,)
+    for column in ("upsell_rate", "upsell_close_rate", "upsell_lead_quality"):
+        assert con.execute(f"SELECT count(*) FROM marts.kpi_sales_marketing WHERE {column} < 0 OR {column} > 1"
+                           ).fetchone() == (0,), column
+
+
+def test_no_personal_data_reaches_the_served_marts(built):
+    root, *_ = built
+    con = serving(root)
+    columns = con.execute("""SELECT table_name, column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'marts'""").fetchall()
+    assert not [c for c in columns if c[1] in ("email", "full_name", "recipient_email", "contact_email")]
+    for table, column, dtype in columns:
+        if dtype == "VARCHAR":
+            hits = con.execute(f'SELECT count(*) FROM marts."{table}" WHERE "{column}" LIKE \'%@%\'').fetchone()[0]
+            assert hits == 0, f"{table}.{column} holds email-like values"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bad_but_parseable_day_blocks_publish_and_keeps_served_marts(built):
+    root, landing, warehouse, _ = built
+    served = root / "wh" / "serving" / "upsell.duckdb"
+    before = _digest(served)
+    before_rows = serving(root).execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0]
+    # a day of email events that are all bounces: every value parses, the data is wrong
+    lines = ["event_id,campaign_id,step,message_id,recipient_email,event_type,occurred_at"]
+    lines += [f"BAD{i},CMP-BAD,1,MSG-BAD{i},nobody{i}@example.co.jp,bounced,2026-10-31 10:00:00" for i in range(500)]
+    (landing / "email" / "email_events_20261031-bad.csv").write_text("\n".join(lines) + "\n")
+    proc = upsell_run(landing, warehouse)
+    assert proc.returncode == 1
+    assert "raw.email_events" in proc.stderr and "expect_column_values_to_not_be_in_set" in proc.stderr
+    assert "Data Docs: file://" in proc.stderr
+    assert "previously published marts stay served" in proc.stderr
+    assert _digest(served) == before
+    assert serving(root).execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0] == before_rows
+
+
+def test_reader_holding_the_served_file_is_not_blocked_and_sees_whole_versions(built):
+    root, _, warehouse, _ = built
+    served = root / "wh" / "serving" / "upsell.duckdb"
+    reader = duckdb.connect(str(served), read_only=True)
+    old = reader.execute("SELECT run_id, published_at FROM marts._publish").fetchone()
+    counts = dict(reader.execute("""SELECT table_name, estimated_size FROM duckdb_tables()
+        WHERE schema_name = 'marts'""").fetchall())
+    # publish while the reader keeps its connection open (DuckDB: one writer per file)
+    result = publish(warehouse, "reader-test", date.fromisoformat(AS_OF))
+    assert result.serving_file == served
+    # the open reader still sees the complete old version ...
+    assert reader.execute("SELECT run_id, published_at FROM marts._publish").fetchone() == old
+    for table, n in counts.items():
+        assert reader.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0] == n
+    reader.close()
+    # ... and a new reader sees the complete new one
+    fresh = duckdb.connect(str(served), read_only=True)
+    assert fresh.execute("SELECT run_id FROM marts._publish").fetchone() == ("reader-test",)
+    assert fresh.execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0] == counts["customer_rfm"]
