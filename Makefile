@@ -11,6 +11,8 @@ BIN      := $(VENV)/bin
 AS_OF    ?= 2026-10-31
 LANDING  ?= include/sample
 WAREHOUSE ?= var/warehouse.duckdb
+# the bundled sample has a Salesforce-style deals export: load its header mapping
+MAPPINGS ?= include/mappings/salesforce
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -26,12 +28,21 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-setup: $(VENV)/.synced  ## create .venv from the lock file
+setup: $(VENV)/.synced dbt_project/target/manifest.json  ## create .venv from the lock file, build the dbt manifest
 	@echo ">> environment ready: $$($(BIN)/python --version), upsell at $(BIN)/upsell"
+
+# Cosmos renders the DAG from this pre-built manifest (no dbt ls at DAG-parse time).
+dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
+	@echo ">> building the dbt manifest for Airflow/Cosmos (dbt parse)"
+	UPSELL_EMAIL_SALT=parse-only $(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project \
+		--target-path $(CURDIR)/dbt_project/target --log-path $(CURDIR)/var/dbt-logs --quiet
+	@touch $@
+
+manifest: dbt_project/target/manifest.json  ## (re)build the dbt manifest
 
 run: setup  ## set up, then run the nightly job on the bundled sample (embedded DuckDB)
 	@echo ">> running the nightly job on $(LANDING) as of $(AS_OF) into $(WAREHOUSE)"
-	$(BIN)/upsell run --landing $(LANDING) --warehouse $(WAREHOUSE) --as-of $(AS_OF)
+	$(BIN)/upsell run --landing $(LANDING) --warehouse $(WAREHOUSE) --as-of $(AS_OF) --mappings $(MAPPINGS)
 
 test: setup  ## set up, then run every test (unit + integration)
 	@echo ">> running the test suite"
@@ -48,4 +59,4 @@ bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale e
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 
-.PHONY: help setup run test lint bench-ingest clean
+.PHONY: help setup manifest run test lint bench-ingest clean
