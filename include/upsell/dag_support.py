@@ -56,19 +56,17 @@ def serving_dir() -> Path:
 
 
 def mart_assets() -> list:
-    """One Asset per published mart: its Parquet file in the serving folder."""
-    from airflow.sdk import Asset
-
-    base = serving_dir() / "parquet" / "current"
-    return [Asset(name=f"upsell_mart_{mart}", uri=f"file://{base / (mart + '.parquet')}", group="upsell_marts")
-            for mart in _manifest_marts()]
+    """One Asset per published mart (see ``mart_asset``)."""
+    return [mart_asset(mart) for mart in _manifest_marts()]
 
 
 def mart_asset(mart: str):
+    """The Asset of a published mart: the URI of its served Parquet file. The name is the
+    URI (Airflow's default), so two deployments with different serving folders sharing one
+    metadata DB never claim the same asset name for different files."""
     from airflow.sdk import Asset
 
-    base = serving_dir() / "parquet" / "current"
-    return Asset(name=f"upsell_mart_{mart}", uri=f"file://{base / (mart + '.parquet')}", group="upsell_marts")
+    return Asset(uri=f"file://{serving_dir() / 'parquet' / 'current' / (mart + '.parquet')}", group="upsell_marts")
 
 
 def dbt_task_group(as_of: str):

@@ -48,7 +48,9 @@ def as_of_for(data_interval_end: datetime, tz: str | None = None) -> date:
     """The business date a run computes: the last complete business day before the end of
     its data interval. A run at 02:00 JST on the 24th (interval end 24th 02:00 JST)
     computes the marts as of the 23rd; the same logical date always gives the same as-of."""
-    local = data_interval_end.astimezone(ZoneInfo(tz or business_tz()))
+    # via the POSIX timestamp: pendulum's DateTime (Airflow's context type) does not convert
+    # reliably with datetime.astimezone and a ZoneInfo
+    local = datetime.fromtimestamp(data_interval_end.timestamp(), ZoneInfo(tz or business_tz()))
     return (local - timedelta(days=1)).date()
 
 

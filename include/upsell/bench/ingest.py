@@ -23,7 +23,10 @@ import sys, time, duckdb
 files, db = sys.argv[1].split(","), sys.argv[2]
 con = duckdb.connect(db)
 t = time.perf_counter()
-con.execute("CREATE TABLE email_events AS SELECT * FROM read_csv($files)", {"files": files})
+# type auto-detection per file; the sample's bad rows are skipped (DuckDB cannot record
+# rejects together with union_by_name), so the floor does less work than we do
+con.execute("CREATE TABLE email_events AS SELECT * FROM read_csv($files, union_by_name = true, "
+            "ignore_errors = true)", {"files": files})
 rows = con.execute("SELECT count(*) FROM email_events").fetchone()[0]
 print(rows, time.perf_counter() - t)
 """
