@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ing)
     ing.add_argument("--run-id", default="manual")
 
+    summ = sub.add_parser("summary", help="what the last run did: loads, quarantine, publish (read-only)")
+    summ.add_argument("--warehouse", type=Path, required=True)
+
     gen = sub.add_parser("generate", help="write a sample landing folder")
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--scale", choices=["S", "M", "L"], default="S")
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - t0:.1f} s: {len(manifest['files'])} files, "
               + ", ".join(f"{k} {v:,}" for k, v in sorted(manifest.get("counts", {}).items())))
         return 0
+    if args.command == "summary":
+        from upsell.report import print_summary
+
+        return print_summary(args.warehouse)
     if args.command == "ingest":
         from upsell.ingest import ingest
 

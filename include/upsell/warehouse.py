@@ -64,6 +64,7 @@ def connect(path: Path | str, read_only: bool = False):
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # no bar in Airflow task logs
     if not read_only:
         con.execute(f"SET temp_directory = '{path.parent / (path.name + '.tmp')}'")
     if limit := os.environ.get("UPSELL_DUCKDB_MEMORY_LIMIT"):

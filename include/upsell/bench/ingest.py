@@ -22,6 +22,7 @@ BARE = """
 import sys, time, duckdb
 files, db = sys.argv[1].split(","), sys.argv[2]
 con = duckdb.connect(db)
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 # type auto-detection per file; the sample's bad rows are skipped (DuckDB cannot record
 # rejects together with union_by_name), so the floor does less work than we do
@@ -46,11 +47,11 @@ def _child_peak(code: str, *args: str) -> tuple[int, float, float]:
     wrapper = (
         "import resource, subprocess, sys\n"
         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True)\n"
-        "print(p.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(p.stdout.strip().splitlines()[-1], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-c", code, *args],
                           capture_output=True, text=True, check=True)
-    rows, seconds, peak_kib = proc.stdout.split()
+    rows, seconds, peak_kib = proc.stdout.strip().splitlines()[-1].split()
     return int(rows), float(seconds), int(peak_kib) / 2**20
 
 
