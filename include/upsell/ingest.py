@@ -28,7 +28,7 @@ from upsell.discover import IgnoredFile, LandingFile, discover
 from upsell.encoding import EncodingError
 from upsell.headers import HeaderError, load_mappings
 from upsell.progress import Progress
-from upsell.readers import FileError, Staged, gzip_problem, stage
+from upsell.readers import FileError, Staged, stage
 from upsell.sqlparse import cleaned_for, lit, missing_error, parse_sql
 from upsell.warehouse import connect, ensure_schema
 
@@ -148,7 +148,7 @@ def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     size = lf.path.stat().st_size
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         # Identical bytes have identical sizes: only when an earlier load of this dataset has
         # this file's size can it be a repeat, and then the hash decides before any work.
         # Otherwise the hash is computed on another core while DuckDB reads the file.
@@ -158,18 +158,17 @@ def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict
         sha_future = pool.submit(sha256_file, lf.path)
         if maybe_repeat and (skipped := _already_loaded(con, lf, sha_future.result(), size)):
             return skipped
-        # A truncated gzip only shows at its end, so it is checked in full, concurrently
-        # (hashlib and zlib release the GIL while DuckDB works).
-        gz_check = pool.submit(gzip_problem, lf.path) if lf.compressed else None
         try:
             staged = stage(con, lf, workdir, mappings)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
             staged.finish(con)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS {duplicates_sql(lf.dataset)}")
-            problem = gz_check.result() if gz_check else None
+            problem = None
         except (FileError, HeaderError, EncodingError, duckdb.IOException,
                 duckdb.InvalidInputException) as exc:
-            problem = (gz_check.result() if gz_check else None) or _explain(exc)
+            # DuckDB reads a gzip stream to its end and raises on a truncated one
+            # ("Unexpected end of GZIP stream"), so nothing of a cut file is loaded
+            problem = _explain(exc)
         sha = sha_future.result()
     load_id = f"{lf.dataset}-{sha[:16]}"
     if problem:
@@ -199,6 +198,8 @@ def _explain(exc: Exception) -> str:
     if isinstance(exc, (FileError, HeaderError, EncodingError)):
         return str(exc)
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "gzip" in text.lower():
+        return f"truncated or corrupt gzip: {text}"
     return f"cannot read file: {text}"
 
 

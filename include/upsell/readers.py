@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from upsell.discover import LandingFile
-from upsell.encoding import open_binary, sniff, transcode_to_utf8
+from upsell.encoding import sniff, transcode_to_utf8
 from upsell.headers import HeaderMatch, match_header
 from upsell.sqlparse import lit
 
@@ -102,7 +102,10 @@ def stage(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
     if lf.format == "csv":
         return _stage_csv(con, lf, workdir, mappings)
     if lf.format == "jsonl":
-        return _stage_jsonl(con, lf, workdir, mappings)
+        try:
+            return _stage_jsonl(con, lf, workdir, mappings)
+        except (EOFError, zlib.error) as exc:
+            raise FileError(f"truncated or corrupt gzip: {exc}") from exc
     if lf.format == "parquet":
         return _stage_parquet(con, lf, mappings)
     if lf.format == "xlsx":
@@ -249,16 +252,3 @@ def _stage_xlsx(con, lf: LandingFile, mappings: dict) -> Staged:
     con.unregister("_xlsx")
     raw_sql = " || ',' || ".join(_csv_quote_sql(f"s{i}") for i in range(len(header)))
     return Staged(header, match, None, "_stage", raw_sql)
-
-
-def gzip_problem(path: Path) -> str | None:
-    """Why a gzip stream is broken, or None. Reads it to the end: a truncated stream only
-    shows at its end, and DuckDB (like ``GzipFile.read(n)``) returns the rows before the cut
-    without an error, which would silently lose the rest."""
-    try:
-        with open_binary(path, True) as fh:
-            while fh.read(1 << 24):
-                pass
-    except (EOFError, OSError, zlib.error) as exc:
-        return f"truncated or corrupt gzip: {exc}"
-    return None
