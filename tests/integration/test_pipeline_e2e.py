@@ -67,7 +67,8 @@ def test_every_spec_mart_is_served_in_duckdb_and_parquet(built):
     root, *_ = built
     spec_marts = {"customer_rfm", "customer_cpm", "cpm_transitions", "customer_ltv", "ltv_lift", "mrr_movements",
                   "kpi_sales_marketing", "customer_engagement", "cross_sell_affinity", "upsell_propensity",
-                  "upsell_next_best_action", "campaign_performance", "campaign_step_performance", "campaign_pdca"}
+                  "upsell_next_best_action", "campaign_performance", "campaign_step_performance", "campaign_pdca",
+                  "customer_360"}
     con = serving(root)
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
