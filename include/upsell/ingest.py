@@ -16,6 +16,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from upsell.warehouse import connect, ensure_schema
 log = logging.getLogger(__name__)
 
 DEFAULT_TZ = "Asia/Tokyo"
+PARALLEL_FILES = 2  # files read at once (each gzip stream decompresses on one core)
 
 
 @dataclass
@@ -127,7 +129,7 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
     """
 
 
-def duplicates_sql(dataset: str) -> str:
+def duplicates_sql(dataset: str, checked: str = "_checked") -> str:
     """Rows of ``_checked`` that repeat an earlier record of the same file exactly.
 
     Grouping by a hash of the record's text and comparing only the few rows that share a
@@ -137,45 +139,88 @@ def duplicates_sql(dataset: str) -> str:
     """
     names = ", ".join(f'"{c.name}"' for c in DATASETS[dataset].columns)
     return f"""
-        WITH repeated AS (SELECT _h FROM _checked GROUP BY _h HAVING count(*) > 1)
-        SELECT rowid AS _row FROM _checked WHERE _h IN (SELECT _h FROM repeated)
+        WITH repeated AS (SELECT _h FROM {checked} GROUP BY _h HAVING count(*) > 1)
+        SELECT rowid AS _row FROM {checked} WHERE _h IN (SELECT _h FROM repeated)
         QUALIFY row_number() OVER (PARTITION BY _h, {names}, _raw ORDER BY rowid) > 1
     """
 
 
-def ingest_file(con, lf: LandingFile, run_id: str, workdir: Path, mappings: dict,
-                tz: str = DEFAULT_TZ) -> FileResult:
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
-    size = lf.path.stat().st_size
+@dataclass
+class Prepared:
+    """A file read, typed and checked by a worker, waiting for its commit."""
+
+    lf: LandingFile
+    size: int
+    started: datetime
+    t0: float
+    sha: str = ""
+    staged: Staged | None = None
+    problem: str | None = None
+    skipped: FileResult | None = None
+    checked: str = ""  # ingest_work.checked_<n>
+    dups: str = ""  # ingest_work.dups_<n>
+
+
+WORK_DB = "ingest_work"
+
+
+def prepare_file(cur, lf: LandingFile, n: int, workdir: Path, mappings: dict, tz: str = DEFAULT_TZ) -> Prepared:
+    """Read, type and check one file into in-memory work tables (no writes to the warehouse).
+
+    Runs on its own DuckDB cursor, so two files are read at once: a gzip stream is
+    decompressed by one thread, and this keeps both cores busy on multi-file nights.
+    """
+    prep = Prepared(lf, lf.path.stat().st_size, datetime.now(UTC), time.perf_counter(),
+                    checked=f"{WORK_DB}.checked_{n}", dups=f"{WORK_DB}.dups_{n}")
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Identical bytes have identical sizes: only when an earlier load of this dataset has
         # this file's size can it be a repeat, and then the hash decides before any work.
         # Otherwise the hash is computed on another core while DuckDB reads the file.
-        maybe_repeat = con.execute(
+        maybe_repeat = cur.execute(
             "SELECT 1 FROM audit.file_loads WHERE dataset = ? AND file_bytes = ? LIMIT 1",
-            [lf.dataset, size]).fetchone()
+            [lf.dataset, prep.size]).fetchone()
         sha_future = pool.submit(sha256_file, lf.path)
-        if maybe_repeat and (skipped := _already_loaded(con, lf, sha_future.result(), size)):
-            return skipped
+        if maybe_repeat and (skipped := _already_loaded(cur, lf, sha_future.result(), prep.size)):
+            prep.skipped = skipped
+            return prep
         try:
-            staged = stage(con, lf, workdir, mappings)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_sql(lf.dataset, staged, tz)}")
-            staged.finish(con)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS {duplicates_sql(lf.dataset)}")
-            problem = None
+            staged = stage(cur, lf, workdir / str(n), mappings)
+            cur.execute(f"CREATE OR REPLACE TABLE {prep.checked} AS {checked_sql(lf.dataset, staged, tz)}")
+            staged.finish(cur)
+            cur.execute(f"CREATE OR REPLACE TABLE {prep.dups} AS {duplicates_sql(lf.dataset, prep.checked)}")
+            prep.staged = staged
         except (FileError, HeaderError, EncodingError, duckdb.IOException,
                 duckdb.InvalidInputException) as exc:
             # DuckDB reads a gzip stream to its end and raises on a truncated one
             # ("Unexpected end of GZIP stream"), so nothing of a cut file is loaded
-            problem = _explain(exc)
-        sha = sha_future.result()
-    load_id = f"{lf.dataset}-{sha[:16]}"
-    if problem:
-        return _quarantine_file(con, lf, run_id, load_id, sha, size, started, t0, problem, None)
-    result = _commit_load(con, lf, run_id, load_id, sha, size, started, staged)
-    result.seconds = time.perf_counter() - t0
-    return result
+            prep.problem = _explain(exc)
+        finally:
+            cur.execute("DROP TABLE IF EXISTS _stage")
+        prep.sha = sha_future.result()
+    return prep
+
+
+def commit_file(con, prep: Prepared, run_id: str) -> FileResult:
+    """Write a prepared file to the warehouse in one transaction (main connection, in order)."""
+    lf = prep.lf
+    try:
+        if prep.skipped:
+            return prep.skipped
+        # a copy of a file committed earlier in this same run
+        if skipped := _already_loaded(con, lf, prep.sha, prep.size):
+            return skipped
+        load_id = f"{lf.dataset}-{prep.sha[:16]}"
+        if prep.problem:
+            return _quarantine_file(con, lf, run_id, load_id, prep.sha, prep.size, prep.started, prep.t0,
+                                    prep.problem, None)
+        result = _commit_load(con, lf, run_id, load_id, prep.sha, prep.size, prep.started, prep.staged,
+                              prep.checked, prep.dups)
+        result.seconds = time.perf_counter() - prep.t0
+        return result
+    finally:
+        for table in (prep.checked, prep.dups):
+            if table:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _already_loaded(con, lf: LandingFile, sha: str, size: int) -> FileResult | None:
@@ -204,23 +249,23 @@ def _explain(exc: Exception) -> str:
 
 
 def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
-                 started: datetime, staged: Staged) -> FileResult:
+                 started: datetime, staged: Staged, checked: str, dups_table: str) -> FileResult:
     spec = DATASETS[lf.dataset]
     cols = ", ".join(f'"{c.name}"' for c in spec.columns)
     loaded_at = datetime.now(UTC)
     ignored_cols = f"; ignored columns: {', '.join(staged.match.ignored)}" if staged.match.ignored else ""
-    dups = con.execute("SELECT count(*) FROM _dups").fetchone()[0]
-    not_dup = " AND rowid NOT IN (SELECT _row FROM _dups)" if dups else ""
+    dups = con.execute(f"SELECT count(*) FROM {dups_table}").fetchone()[0]
+    not_dup = f" AND rowid NOT IN (SELECT _row FROM {dups_table})" if dups else ""
     con.execute("BEGIN TRANSACTION")
     try:
         loaded = con.execute(f"""
             INSERT INTO raw.{lf.dataset} ({cols}, _source_file, _source_line, _file_sha256, _load_id, _loaded_at)
-            SELECT {cols}, ?, {staged.line_sql}, ?, ?, ? FROM _checked WHERE _reason IS NULL{not_dup}""",
+            SELECT {cols}, ?, {staged.line_sql}, ?, ?, ? FROM {checked} WHERE _reason IS NULL{not_dup}""",
                     [lf.relpath, sha, load_id, loaded_at]).fetchone()[0]
         quarantined = con.execute(f"""
             INSERT INTO audit.quarantine
             SELECT ?, ?, ?, ?, {staged.line_sql}, _raw, _reason, ?
-            FROM _checked WHERE _reason IS NOT NULL{not_dup} ORDER BY rowid""",
+            FROM {checked} WHERE _reason IS NOT NULL{not_dup} ORDER BY rowid""",
                     [load_id, lf.dataset, lf.relpath, sha, loaded_at]).fetchone()[0]
         if staged.rejects:
             con.executemany(
@@ -229,7 +274,7 @@ def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size
                  for r in staged.rejects])
         # Counted independently (records scanned vs rows written) so that the audit's CHECK
         # constraint rows_read = loaded + quarantined + duplicates really guards the load.
-        scanned = con.execute("SELECT count(*) FROM _checked").fetchone()[0]
+        scanned = con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0]
         res = FileResult(lf.relpath, lf.dataset, "loaded", rows_read=scanned + len(staged.rejects),
                          rows_loaded=loaded, rows_quarantined=quarantined + len(staged.rejects),
                          duplicates_collapsed=dups, bytes=size)
@@ -239,9 +284,6 @@ def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for table in ("_checked", "_stage", "_dups"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
     return res
 
 
@@ -256,8 +298,6 @@ def _insert_audit(con, lf: LandingFile, run_id: str, load_id: str, sha: str, siz
 
 def _quarantine_file(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size: int,
                      started: datetime, t0: float, reason: str, encoding: str | None) -> FileResult:
-    for table in ("_checked", "_stage", "_dups"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
     message = f"{lf.relpath}: whole file quarantined: {reason}"
     log.error(message)
     res = FileResult(lf.relpath, lf.dataset, "quarantined", bytes=size, message=reason)
@@ -290,11 +330,33 @@ def ingest(landing: Path, warehouse: Path, run_id: str = "manual", *, tz: str = 
     workdir = Path(tempfile.mkdtemp(prefix="upsell-ingest-", dir=Path(warehouse).parent))
     try:
         ensure_schema(con)
-        for lf in files:
-            progress.start_file(lf.relpath, lf.path.stat().st_size)
-            res = ingest_file(con, lf, run_id, workdir, mappings, tz)
-            result.files.append(res)
-            progress.end_file(res)
+        con.execute(f"ATTACH ':memory:' AS {WORK_DB}")  # shared by the workers' cursors
+        # Two files are prepared at once on their own cursors; commits happen here, one
+        # transaction per file, in discovery order. At most two prepared files wait in
+        # memory, whatever the number of files.
+        with ThreadPoolExecutor(max_workers=PARALLEL_FILES) as pool:
+            pending: deque = deque()
+
+            def prepare(n: int, lf: LandingFile) -> Prepared:
+                cur = con.cursor()
+                try:
+                    return prepare_file(cur, lf, n, workdir, mappings, tz)
+                finally:
+                    cur.close()
+
+            def commit_oldest() -> None:
+                prep = pending.popleft().result()
+                res = commit_file(con, prep, run_id)
+                result.files.append(res)
+                progress.end_file(res)
+
+            for n, lf in enumerate(files):
+                progress.start_file(lf.relpath, lf.path.stat().st_size)
+                pending.append(pool.submit(prepare, n, lf))
+                if len(pending) >= PARALLEL_FILES:
+                    commit_oldest()
+            while pending:
+                commit_oldest()
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

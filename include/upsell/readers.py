@@ -116,6 +116,7 @@ def stage(con, lf: LandingFile, workdir: Path, mappings: dict) -> Staged:
 def _utf8_path(lf: LandingFile, workdir: Path, encoding: str, force_plain: bool = False) -> Path:
     """The path DuckDB should read: the file itself, or a UTF-8 copy of a CP932 file."""
     if encoding == "cp932" or (force_plain and lf.compressed):
+        workdir.mkdir(parents=True, exist_ok=True)
         out = workdir / (lf.path.name + ".utf8")
         transcode_to_utf8(lf.path, lf.compressed, encoding, out)
         return out
