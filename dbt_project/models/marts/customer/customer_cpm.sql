@@ -18,7 +18,8 @@ measured as (
         first_purchase_date,
         last_purchase_date,
         purchase_count,
-        revenue_jpy as total_amount_jpy,
+        -- a sum of decimal(18, 2) widens to decimal(38, 2) on DuckDB: fix the money type
+        cast(revenue_jpy as decimal(18, 2)) as total_amount_jpy,
         {{ days_between('first_purchase_date', 'last_purchase_date') }} as tenure_days,
         {{ days_between('last_purchase_date', 'as_of_date') }} as days_since_last_purchase
     from summary

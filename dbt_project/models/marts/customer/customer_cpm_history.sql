@@ -5,7 +5,10 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         full_refresh=false,
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date = {{ as_of_date() }}{% endif %}"
+        pre_hook=[
+            "{% if is_incremental() %}delete from {{ this }} where as_of_date = {{ as_of_date() }}{% endif %}",
+            "{% if is_incremental() %}{% for col in adapter.get_columns_in_relation(this) %}{% set contract_type = (model.columns.get(col.name) or {}).get('data_type') %}{% if contract_type and col.dtype | lower | replace(' ', '') != contract_type | lower | replace(' ', '') %}alter table {{ this }} alter column {{ col.name }} type {{ contract_type }};{% endif %}{% endfor %}{% endif %}"
+        ]
     )
 }}
 
@@ -16,6 +19,12 @@
 -- only invoice was refunded) does not linger. full_refresh=false: `dbt build
 -- --full-refresh` does not wipe the accumulated history (drop the table by hand for that).
 -- Month-end transitions do not read this table: see int_cpm_segments_month_end.
+-- Enforced contract: on_schema_change must be append_new_columns or fail (dbt refuses
+-- anything else at parse time). append_new_columns adds a column the contract gains, but
+-- leaves the type of an existing column alone, and the history is never rebuilt; so the
+-- second pre-hook alters any existing column whose type differs from the contract's
+-- data_type (a no-op when they agree; e.g. total_amount_jpy, decimal(38, 2) before the
+-- contract, now decimal(18, 2)).
 select
     account_id,
     as_of_date,

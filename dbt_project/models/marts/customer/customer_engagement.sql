@@ -104,8 +104,9 @@ email as (
     select
         account_id,
         count(*) as email_delivered_messages,
-        sum(is_opened) as email_unique_opens,
-        sum(is_clicked) as email_unique_clicks
+        -- sum of integers is hugeint on DuckDB, numeric on Postgres
+        cast(sum(is_opened) as {{ dbt.type_bigint() }}) as email_unique_opens,
+        cast(sum(is_clicked) as {{ dbt.type_bigint() }}) as email_unique_clicks
     from messages
     where sent_at is not null
         and is_bounced = 0
@@ -200,7 +201,9 @@ final as (
     select
         account_id,
         as_of_date,
-        round(cast(100 * (
+        -- rounded on an explicit numeric(28, 6) (a bare `numeric` is decimal(18, 3) on DuckDB,
+        -- which rounded twice: 51.6947 -> 51.695 -> 51.70), then fixed as decimal(18, 2)
+        cast(round(cast(100 * (
             {{ var('engagement_weight_usage') }} * usage_component
             + {{ var('engagement_weight_email') }} * email_component
             + {{ var('engagement_weight_activity') }} * activity_component
@@ -208,7 +211,7 @@ final as (
         ) / (
             {{ var('engagement_weight_usage') }} + {{ var('engagement_weight_email') }}
             + {{ var('engagement_weight_activity') }} + {{ var('engagement_weight_nps') }}
-        ) as numeric), 2) as engagement_score,
+        ) as {{ dbt.type_numeric() }}), 2) as decimal(18, 2)) as engagement_score,
         usage_component,
         email_component,
         activity_component,

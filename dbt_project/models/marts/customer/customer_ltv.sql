@@ -45,7 +45,8 @@ final as (
     select
         s.account_id,
         s.as_of_date,
-        s.revenue_jpy as historical_ltv_jpy,
+        -- a sum of decimal(18, 2) widens to decimal(38, 2) on DuckDB: fix the money type
+        cast(s.revenue_jpy as decimal(18, 2)) as historical_ltv_jpy,
         s.purchase_count,
         cast(s.revenue_jpy as double precision) / s.purchase_count as aov_jpy,
         s.purchases_365d as annual_frequency,
@@ -55,7 +56,8 @@ final as (
         s.clv_frequency,
         s.clv_recency_days,
         s.clv_t_days,
-        s.clv_monetary_value_jpy,
+        -- a mean (decimal / integer): double here, numeric on Postgres; fix it as double like aov_jpy
+        cast(s.clv_monetary_value_jpy as double precision) as clv_monetary_value_jpy,
         l.annual_churn_rate,
         l.accounts_active_year_ago,
         l.accounts_churned,

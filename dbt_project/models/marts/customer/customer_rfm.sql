@@ -24,7 +24,8 @@ base as (
         last_purchase_date,
         {{ days_between('last_purchase_date', 'as_of_date') }} as recency_days,
         purchases_lookback as frequency,
-        revenue_lookback_jpy as monetary_jpy
+        -- a sum of decimal(18, 2) widens to decimal(38, 2) on DuckDB: fix the money type
+        cast(revenue_lookback_jpy as decimal(18, 2)) as monetary_jpy
     from summary
 
 ),

@@ -124,7 +124,8 @@ final as (
     select
         account_id,
         first_upsell_at,
-        revenue_before_jpy,
+        -- sums of decimal(18, 2) widen to decimal(38, 2) on DuckDB: fix the money type
+        cast(revenue_before_jpy as decimal(18, 2)) as revenue_before_jpy,
         revenue_after_annualized_jpy,
         case when revenue_before_jpy <> 0
             then (revenue_after_annualized_jpy - revenue_before_jpy) / revenue_before_jpy
@@ -139,7 +140,7 @@ final as (
         days_observed,
         is_after_observable,
         days_observed < 365 as is_after_annualized,
-        revenue_after_observed_jpy,
+        cast(revenue_after_observed_jpy as decimal(18, 2)) as revenue_after_observed_jpy,
         purchases_before,
         purchases_after
     from lifted
