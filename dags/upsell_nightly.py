@@ -18,8 +18,10 @@ Great Expectations → publish to the BI serving location.
 * **Writers never overlap**: every task that opens the warehouse runs in the one-slot pool
   `upsell_duckdb` (create it: `airflow pools set upsell_duckdb 1 "DuckDB single writer"`).
 * **Configuration**: environment variables (`UPSELL_LANDING`, `UPSELL_WAREHOUSE`,
-  `UPSELL_SERVING_DIR`, `UPSELL_BUSINESS_TZ`, `UPSELL_HEADER_MAPPINGS`, `UPSELL_EMAIL_SALT`),
-  overridable by Airflow Variables of the same name in lower case (`upsell_landing` …).
+  `UPSELL_SERVING_DIR`, `UPSELL_BUSINESS_TZ`, `UPSELL_HEADER_MAPPINGS`, `UPSELL_EMAIL_SALT`);
+  the landing folder, header mappings and salt are overridable by Airflow Variables of the
+  same name in lower case (`upsell_landing` …). The others are read at parse time too
+  (Asset URIs, dbt target, timetable), so they come from the environment only.
   Failure alerts go to the log, and to the Airflow connection `upsell_alerts` when it exists.
 """
 
@@ -64,12 +66,15 @@ default_args = {
 )
 def upsell_nightly():
     @task
-    def resolve_as_of(params=None, data_interval_end=None, run_id=None) -> dict:
-        """The business date this run computes, derived from the data interval (never now())."""
+    def resolve_as_of(params=None, data_interval_end=None, dag_run=None, run_id=None) -> dict:
+        """The business date this run computes, derived from the data interval (never now()).
+        A manual run triggered without a logical date has no data interval: it computes as of
+        the day before it was triggered (its ``run_after``), like a scheduled run at that time."""
         from upsell.tasks import as_of_for
 
         override = (params or {}).get("as_of")
-        as_of = override or as_of_for(data_interval_end, TZ).isoformat()
+        end = data_interval_end or getattr(dag_run, "run_after", None)
+        as_of = override or as_of_for(end, TZ).isoformat()
         return {"as_of": as_of, "run_id": run_id}
 
     @task(pool=POOL)

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from upsell.ingest import DEFAULT_TZ, IngestResult
@@ -37,10 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the whole nightly job for one as-of date")
+    run = sub.add_parser("run", help="run the whole nightly job for one as-of date, or for each date of a range")
     _common(run)
-    run.add_argument("--as-of", type=_date, required=True, help="business date YYYY-MM-DD")
-    run.add_argument("--run-id", default=None, help="id recorded in the audit (default manual__<as-of>)")
+    when = run.add_mutually_exclusive_group(required=True)
+    when.add_argument("--as-of", type=_date, help="business date YYYY-MM-DD")
+    when.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD",
+                      help="backfill: run the nightly job once per as-of date from this date to --to "
+                           "(inclusive, oldest first), exactly as that many daily runs would")
+    run.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD",
+                     help="last as-of date of a --from range (inclusive)")
+    run.add_argument("--run-id", default=None,
+                     help="id recorded in the audit (default manual__<as-of>; with --from/--to: <ID>__<as-of>)")
     run.add_argument("--serving", type=Path, default=None,
                      help="serving folder for BI (default: <warehouse dir>/serving, or $UPSELL_SERVING_DIR)")
 
@@ -74,8 +81,22 @@ def print_ingest_summary(result: IngestResult, warehouse: Path) -> None:
         print("  quarantined rows: SELECT * FROM audit.quarantine; per-file counts: audit.file_loads")
 
 
+def as_of_dates(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[date]:
+    """The as-of dates ``upsell run`` computes: ``--as-of``, or every day of ``--from``..``--to``."""
+    if args.as_of is not None:
+        if args.date_to is not None:
+            parser.error("--to goes with --from, not with --as-of")
+        return [args.as_of]
+    if args.date_to is None:
+        parser.error("--from needs --to (the last as-of date, inclusive)")
+    if args.date_to < args.date_from:
+        parser.error(f"--to {args.date_to} is before --from {args.date_from}")
+    return [args.date_from + timedelta(days=n) for n in range((args.date_to - args.date_from).days + 1)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from upsell.validate.context import quiet_gx_logging
@@ -102,31 +123,51 @@ def main(argv: list[str] | None = None) -> int:
         print_ingest_summary(result, args.warehouse)
         return 1 if args.strict and result.count("quarantined") else 0
     if args.command == "run":
-        from upsell.pipeline import ValidationFailed, run_nightly
-
-        try:
-            res = run_nightly(args.landing, args.warehouse, args.as_of, args.run_id, tz=args.tz,
-                              mapping_dirs=args.mappings, serving_dir=args.serving)
-        except ValidationFailed as exc:
-            for report in exc.reports:
-                print(report.summary(), file=sys.stderr)
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return 1
-        except Exception as exc:
-            logging.getLogger("upsell").exception("nightly run failed")
-            print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-        print(f"Nightly run {res.run_id} (as of {res.as_of}) finished in {time.perf_counter() - t0:.1f} s")
-        print_ingest_summary(res.ingest, args.warehouse)
-        if res.dbt:
-            print("dbt build: " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
-        for report in res.validations or []:
-            print(report.summary())
-        if res.published:
-            print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
-                  f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
-        return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
+        dates = as_of_dates(args, parser)
+        if len(dates) == 1:
+            return run_one(args, dates[0], args.run_id, t0)
+        # a backfill is the daily runs, oldest first, each with its own as-of date and run id:
+        # the same marts and history as running them night by night. Stops at the first failure.
+        print(f"Backfill: {len(dates)} nightly runs, as of {dates[0]} .. {dates[-1]}")
+        for n, as_of in enumerate(dates, 1):
+            run_id = f"{args.run_id}__{as_of.isoformat()}" if args.run_id else None
+            print(f"== [{n}/{len(dates)}] as of {as_of}", flush=True)
+            status = run_one(args, as_of, run_id, time.perf_counter())
+            if status:
+                print(f"Backfill stopped at as-of {as_of} ({n - 1} of {len(dates)} dates done); "
+                      f"re-run from {as_of} after fixing", file=sys.stderr)
+                return status
+        print(f"Backfill finished: {len(dates)} nightly runs in {time.perf_counter() - t0:.1f} s")
+        return 0
     return 2
+
+
+def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float) -> int:
+    """One nightly run (``upsell run --as-of``): print its summary, return the exit status."""
+    from upsell.pipeline import ValidationFailed, run_nightly
+
+    try:
+        res = run_nightly(args.landing, args.warehouse, as_of, run_id, tz=args.tz,
+                          mapping_dirs=args.mappings, serving_dir=args.serving)
+    except ValidationFailed as exc:
+        for report in exc.reports:
+            print(report.summary(), file=sys.stderr)
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        logging.getLogger("upsell").exception("nightly run failed")
+        print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Nightly run {res.run_id} (as of {res.as_of}) finished in {time.perf_counter() - t0:.1f} s")
+    print_ingest_summary(res.ingest, args.warehouse)
+    if res.dbt:
+        print("dbt build: " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
+    for report in res.validations or []:
+        print(report.summary())
+    if res.published:
+        print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
+              f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
+    return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
 
 
 if __name__ == "__main__":

@@ -16,13 +16,18 @@ REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 MANIFEST = Path(os.environ.get("UPSELL_DBT_MANIFEST", DBT_PROJECT / "target" / "manifest.json"))
 POOL = "upsell_duckdb"
-SETTINGS = ("UPSELL_LANDING", "UPSELL_WAREHOUSE", "UPSELL_SERVING_DIR", "UPSELL_BUSINESS_TZ",
-            "UPSELL_HEADER_MAPPINGS", "UPSELL_EMAIL_SALT")
+# Settings an Airflow Variable of the lower-case name may override at task run time. Not the
+# warehouse, serving folder or time zone: they are also read when the DAG file is parsed
+# (the dbt tasks' target, the Asset URIs, the timetable, the as-of date), so a Variable
+# would make some tasks use another file or day than the others. Those come from the
+# environment only (of the scheduler, dag-processor and workers alike).
+SETTINGS = ("UPSELL_LANDING", "UPSELL_HEADER_MAPPINGS", "UPSELL_EMAIL_SALT")
 
 
 def runtime_settings() -> None:
-    """At task run time: Airflow Variables (``upsell_landing`` …) override the environment,
-    and the email-hash salt is made available (created beside the warehouse if unset)."""
+    """At task run time: Airflow Variables (``upsell_landing``, ``upsell_header_mappings``,
+    ``upsell_email_salt``) override the environment, and the email-hash salt is made
+    available (created beside the warehouse if unset)."""
     from airflow.sdk import Variable
 
     for name in SETTINGS:
@@ -118,9 +123,21 @@ def _watchers_after_producer(group) -> None:
     Cosmos wires this only for a whole-DAG DbtDag; in a task group the root watchers would
     start beside the producer. With a serial runner (``airflow dags test``) or one free
     worker slot a watcher could then wait for a producer that cannot start. Running them
-    after it (whatever its outcome: ``all_done``) costs only the live progress display; each
-    model and test still ends as its own green or red task, reported by dbt.
+    after it costs only the live progress display; each model and test still ends as its
+    own green or red task, reported by dbt.
+
+    The watchers must run whatever the producer's outcome (success; failed: show which
+    model; skipped: Cosmos skips a retried or cleared producer and the watchers then run
+    their model alone), but not when the producer never ran because the raw gate upstream
+    failed: a watcher of a producer in ``upstream_failed`` polls for statuses that never
+    come, until its execution timeout. No trigger rule on the producer alone says that, so
+    a setup/teardown pair of empty tasks does: ``dbt.start`` (setup, succeeds only when
+    everything upstream of the group did) and ``dbt.built`` (its teardown, after the
+    producer: all done and the setup succeeded, else ``upstream_failed``), and the root
+    watchers follow ``dbt.built``.
     """
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
     def walk(node):
         for child in node.children.values():
             if hasattr(child, "children"):
@@ -132,13 +149,14 @@ def _watchers_after_producer(group) -> None:
     producer = next((t for tid, t in tasks.items() if tid.endswith("dbt_producer_watcher")), None)
     if producer is None:
         return
+    start = EmptyOperator(task_id="start", task_group=group).as_setup()
+    built = EmptyOperator(task_id="built", task_group=group).as_teardown(setups=start)
+    producer >> built
     for tid, task in tasks.items():
         if task is producer or tid.endswith("dbt_producer_watcher_done"):
             continue
-        in_group = {u for u in task.upstream_task_ids if u in tasks}
-        if not in_group or in_group == {producer.task_id}:
-            producer >> task
-            task.trigger_rule = "all_done"
+        if not any(u in tasks for u in task.upstream_task_ids):  # a root watcher
+            built >> task
 
 
 def notify_failure(context) -> None:

@@ -1,10 +1,14 @@
 """Real Airflow 3: DagBag integrity of every DAG file, and `airflow dags test upsell_nightly`
-on the bundled sample with a temporary AIRFLOW_HOME and a SQLite metadata DB."""
+on the bundled sample with a temporary AIRFLOW_HOME and a SQLite metadata DB: a good night
+publishes; a bad-but-parseable night then fails at the raw gate, publishes nothing and
+leaves the previous marts served."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +59,9 @@ for dag_id, dag in bag.dags.items():
         "max_active_runs": dag.max_active_runs, "doc_md": bool(dag.doc_md),
         "tasks": {t.task_id: {"owner": t.owner, "pool": t.pool, "retries": t.retries,
                               "upstream": sorted(t.upstream_task_ids),
+                              "downstream": sorted(t.downstream_task_ids),
+                              "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
+                              "is_setup": t.is_setup, "is_teardown": t.is_teardown,
                               "outlets": [getattr(o, "uri", None) for o in t.outlets]}
                   for t in dag.tasks},
     }
@@ -101,8 +108,69 @@ def test_nightly_dag_shape(dagbag):
     assert len(outlets) == len(models) - sum(1 for m in models if ".stg_" in m or ".int_" in m)
 
 
+def test_nightly_dag_fails_instead_of_hanging_or_succeeding_when_a_gate_fails(dagbag):
+    tasks = dagbag["dags"]["upsell_nightly"]["tasks"]
+    # the root watchers start after the dbt build, whatever its outcome (dbt.built, a
+    # teardown: all done), but only if the group started (dbt.start, its setup, after the
+    # raw gate): a failed raw gate makes them upstream_failed instead of polling forever
+    assert tasks["dbt.start"]["is_setup"] and tasks["dbt.start"]["upstream"] == ["validate_raw"]
+    built = tasks["dbt.built"]
+    assert built["is_teardown"] and built["trigger_rule"] == "all_done_setup_success"
+    assert built["upstream"] == ["dbt.dbt_producer_watcher", "dbt.start"]
+    roots = [tid for tid, t in tasks.items() if tid.startswith("dbt.") and (tid.endswith(".run") or
+             tid.endswith(".seed")) and not any(u.startswith("dbt.") and u != "dbt.built" for u in t["upstream"])]
+    assert roots and set(roots) == set(built["downstream"])
+    for tid in roots:
+        assert tasks[tid]["upstream"] == ["dbt.built"] and tasks[tid]["trigger_rule"] == "all_success", tid
+    # publish is a leaf and decides the run's state; data_docs runs after validate whatever
+    # its outcome but is not downstream of publish (an all_done leaf would let a failed
+    # validation end as a successful run)
+    leaves = sorted(tid for tid, t in tasks.items() if not t["downstream"])
+    assert leaves == ["data_docs", "publish"]
+    assert tasks["data_docs"]["upstream"] == ["validate"] and tasks["data_docs"]["trigger_rule"] == "all_done"
+
+
 def test_consumer_dag_is_scheduled_on_the_next_best_action_asset(dagbag):
     assert "upsell_crm_sync" in dagbag["dags"]
+
+
+RUNTIME_PROBE = """
+import json, os, sys
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from airflow.dag_processing.dagbag import DagBag
+from upsell.dag_support import runtime_settings
+
+resolve = DagBag(sys.argv[1]).dags["upsell_nightly"].get_task("resolve_as_of").python_callable
+utc = timezone.utc
+runtime_settings()
+print(json.dumps({
+    "scheduled": resolve(params={"as_of": None}, data_interval_end=datetime(2026, 10, 31, 17, tzinfo=utc),
+                         dag_run=SimpleNamespace(run_after=datetime(2026, 11, 20, tzinfo=utc)), run_id="s")["as_of"],
+    # `airflow dags trigger` without --logical-date: no data interval, run_after = trigger time
+    "manual": resolve(params={}, data_interval_end=None,
+                      dag_run=SimpleNamespace(run_after=datetime(2026, 11, 1, 15, 30, tzinfo=utc)), run_id="m")["as_of"],
+    "override": resolve(params={"as_of": "2026-10-15"}, data_interval_end=None,
+                        dag_run=SimpleNamespace(run_after=datetime(2026, 11, 1, tzinfo=utc)), run_id="o")["as_of"],
+    "env": {k: os.environ.get(k) for k in ("UPSELL_LANDING", "UPSELL_WAREHOUSE", "UPSELL_SERVING_DIR")},
+}))
+"""
+
+
+def test_as_of_of_scheduled_manual_and_overridden_runs_and_which_variables_apply(airflow_env, tmp_path):
+    env = {**airflow_env,
+           "AIRFLOW_VAR_UPSELL_LANDING": str(tmp_path / "var-landing"),
+           # parse-time settings: a Variable must not split the tasks between two warehouses
+           "AIRFLOW_VAR_UPSELL_WAREHOUSE": str(tmp_path / "var-wh" / "warehouse.duckdb"),
+           "AIRFLOW_VAR_UPSELL_SERVING_DIR": str(tmp_path / "var-serving")}
+    env.pop("UPSELL_SERVING_DIR", None)
+    proc = subprocess.run([sys.executable, "-c", RUNTIME_PROBE, str(REPO / "dags")], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (got["scheduled"], got["manual"], got["override"]) == ("2026-10-31", "2026-11-01", "2026-10-15")
+    assert got["env"] == {"UPSELL_LANDING": str(tmp_path / "var-landing"),
+                          "UPSELL_WAREHOUSE": airflow_env["UPSELL_WAREHOUSE"], "UPSELL_SERVING_DIR": None}
 
 
 @pytest.mark.parametrize("interval_end, expected", [
@@ -114,15 +182,75 @@ def test_as_of_is_the_last_complete_business_day(interval_end, expected):
     assert as_of_for(interval_end, "Asia/Tokyo") == expected
 
 
-def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env):
-    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", "upsell_nightly", "2026-11-01"],
-                          env=airflow_env, capture_output=True, text=True, timeout=1800)
+def dags_test(env: dict[str, str], logical_date: str) -> tuple[subprocess.CompletedProcess, str, str, str]:
+    """`airflow dags test upsell_nightly <date>`: the process, its log, and the run's id and state."""
+    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", "upsell_nightly", logical_date],
+                          env=env, capture_output=True, text=True, timeout=1800)
     log = proc.stdout + proc.stderr
+    finished = re.findall(r"DagRun Finished: .*?run_id=([^,\s]+),.*?state=(\w+)", log)
+    assert finished, log[-5000:]
+    run_id, state = finished[-1]
+    return proc, log, run_id, state
+
+
+def task_states(env: dict[str, str], run_id: str) -> dict[str, str]:
+    proc = subprocess.run([str(BIN / "airflow"), "tasks", "states-for-dag-run", "upsell_nightly", run_id, "-o", "json"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(proc.stdout[proc.stdout.index("[{"):])
+    return {r["task_id"]: r["state"] for r in rows}
+
+
+def served_file(env: dict[str, str]) -> Path:
+    return Path(env["UPSELL_WAREHOUSE"]).parent / "serving" / "upsell.duckdb"
+
+
+@pytest.fixture(scope="module")
+def nightly_run(airflow_env) -> tuple[str, str, str]:
+    """One good night (shared: each `airflow dags test` takes minutes): log, run id, state."""
+    proc, log, run_id, state = dags_test(airflow_env, "2026-11-01")
     assert proc.returncode == 0, log[-5000:]
-    assert "state=success" in log.split("DagRun Finished")[-1], log[-5000:]
-    served = Path(airflow_env["UPSELL_WAREHOUSE"]).parent / "serving" / "upsell.duckdb"
-    con = duckdb.connect(str(served), read_only=True)
+    return log, run_id, state
+
+
+def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env, nightly_run):
+    log, run_id, state = nightly_run
+    assert state == "success", log[-5000:]
+    states = task_states(airflow_env, run_id)
+    assert states["publish"] == "success" and states["dbt.customer_rfm.run"] == "success"
+    con = duckdb.connect(str(served_file(airflow_env)), read_only=True)
     # logical date 2026-11-01 00:00 UTC -> interval ends 2026-11-01 02:00 JST -> as of 2026-10-31
     assert con.execute("SELECT as_of_date FROM marts._publish").fetchone() == (date(2026, 10, 31),)
     assert con.execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0] > 0
     assert con.execute("SELECT DISTINCT as_of_date FROM marts.customer_rfm").fetchall() == [(date(2026, 10, 31),)]
+
+
+def test_validation_failure_fails_the_run_at_validate_raw_and_keeps_the_served_marts(airflow_env, nightly_run):
+    served = served_file(airflow_env)
+    before = hashlib.sha256(served.read_bytes()).hexdigest()
+    with duckdb.connect(str(served), read_only=True) as con:
+        published_before = con.execute("SELECT run_id, as_of_date FROM marts._publish").fetchone()
+    # the next night brings a day of email events that are all bounces: every value parses,
+    # the data is wrong (the raw gate's "mostly" check on event_type)
+    landing = Path(airflow_env["UPSELL_LANDING"])
+    lines = ["event_id,campaign_id,step,message_id,recipient_email,event_type,occurred_at"]
+    lines += [f"BAD{i},CMP-BAD,1,MSG-BAD{i},nobody{i}@example.co.jp,bounced,2026-10-31 10:00:00" for i in range(500)]
+    (landing / "email" / "email_events_20261031-bad.csv").write_text("\n".join(lines) + "\n")
+
+    proc, log, run_id, state = dags_test(airflow_env, "2026-11-02")
+    assert state == "failed", log[-5000:]
+    states = task_states(airflow_env, run_id)
+    assert states["ingest.email"] == "success"
+    assert states["validate_raw"] == "failed"
+    # the on-failure callback names the step and the validation result
+    assert re.search(r"upsell_nightly FAILED at validate_raw \(run [^)]+\): \d+ error-level expectation", log), log[-5000:]
+    assert "previously published marts stay served" in log and "expect_column_values_to_not_be_in_set" in log
+    # nothing downstream of the gate ran: no dbt build, no watcher polling, no publish
+    for task_id in ("dbt.start", "dbt.dbt_producer_watcher", "dbt.built", "dbt.customer_rfm.run", "validate", "publish"):
+        assert states[task_id] == "upstream_failed", (task_id, states[task_id])
+    assert not [t for t, s in states.items() if s not in ("success", "failed", "upstream_failed")], states
+    assert states["data_docs"] == "success"
+    # the served marts are the previous night's, byte for byte
+    assert hashlib.sha256(served.read_bytes()).hexdigest() == before
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("SELECT run_id, as_of_date FROM marts._publish").fetchone() == published_before
