@@ -45,11 +45,10 @@ HISTORY = ("customer_cpm_history", "upsell_propensity_history")
 RUN_COLUMNS = {"run_id", "published_at", "_load_id", "_loaded_at"}  # about the run, not the data
 BACKFILL_TIMEOUT_S = 2400
 # The marts gate compares each mart's row count with the last publish (default tolerance
-# 50 %). The history marts grow by one snapshot per as-of date (1070 -> 2140 rows on the
-# second night) and upsell_next_best_action moves 297 -> 491 from 10-30 to 10-31 on the
-# sample, so with the default the second consecutive night fails the gate (and, nothing
-# being published, every night after it). Consecutive nights are what this module tests:
-# widen the tolerance here (a gate issue, not a backfill one).
+# 50 %; history marts: the night's snapshot with the one before). On the sample,
+# upsell_next_best_action moves 297 -> 491 rows from as-of 10-30 to 10-31 (the sample's
+# last day brings the recent-activity triggers), so with the default the second night fails
+# the gate. Consecutive nights are what this module tests: widen the tolerance here.
 GATE_ENV = {"UPSELL_ROWCOUNT_TOLERANCE": "1.0"}
 
 
