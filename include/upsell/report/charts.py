@@ -37,18 +37,19 @@ def pdca_board(pdca: list[Row]) -> Spec:
     kpi_order = [PDCA_KPI_LABELS.get(k, k) for k in
                  sorted({r["kpi"] for r in pdca}, key=lambda k: min(r["kpi_order"] for r in pdca if r["kpi"] == k))]
     base = alt.Chart(alt.Data(values=values)).encode(
-        x=alt.X("kpi_label:N", sort=kpi_order, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        x=alt.X("kpi_label:N", sort=kpi_order, title=None,
+                axis=alt.Axis(orient="top", labelAngle=-35, labelAlign="left", labelLimit=140)),
         y=alt.Y("campaign_id:N", title=None, sort="descending"),
     )
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("status:N", scale=_status_scale(), title="status 判定"),
+        color=alt.Color("status:N", scale=_status_scale(), title="判定 status", legend=alt.Legend(orient="bottom")),
         tooltip=["campaign_name:N", "kpi:N", alt.Tooltip("target_value:Q", format=",.3~f"),
                  alt.Tooltip("actual_value:Q", format=",.3~f"), alt.Tooltip("gap:Q", format=",.3~f"),
                  "status:N"])
-    text = base.mark_text(fontSize=10, color="white").encode(text="achievement_text:N")
-    height = max(120, 18 * len({r["campaign_id"] for r in pdca}))
-    return _spec((cells + text).properties(width=560, height=height,
-                                           title="達成率 (実績 ÷ 目標) / achievement vs target"))
+    text = base.mark_text(fontSize=9, color="white").encode(text="achievement_text:N")
+    height = max(120, 15 * len({r["campaign_id"] for r in pdca}))
+    return _spec((cells + text).properties(width=62 * max(1, len(kpi_order)), height=height,
+                                           title=["達成率 (実績 ÷ 目標)", "achievement vs target"]))
 
 
 def campaign_economics(campaigns: list[Row]) -> Spec:
@@ -58,7 +59,8 @@ def campaign_economics(campaigns: list[Row]) -> Spec:
     deals = alt.Chart(data).mark_bar().encode(
         y=y, x=alt.X("deals_won:Q", title="受注件数 / deals won"),
         color=alt.Color("is_break_even_reached:N", title="損益分岐 / break-even reached",
-                        scale=alt.Scale(domain=[True, False], range=["#2e7d32", "#c62828"])),
+                        scale=alt.Scale(domain=[True, False], range=["#2e7d32", "#c62828"]),
+                        legend=alt.Legend(orient="bottom")),
         tooltip=["campaign_name:N", "deals_won:Q", "break_even_deals:Q"])
     breakeven = alt.Chart(data).mark_tick(color="black", thickness=2, size=14).encode(
         y=y, x="break_even_deals:Q", tooltip=["campaign_id:N", alt.Tooltip("break_even_deals:Q", title="break-even")])
@@ -69,10 +71,10 @@ def campaign_economics(campaigns: list[Row]) -> Spec:
         tooltip=["campaign_name:N", alt.Tooltip("roi:Q", format=".1%"),
                  alt.Tooltip("cost_jpy:Q", format=",.0f"), alt.Tooltip("gross_profit_jpy:Q", format=",.0f")])
     zero = alt.Chart(alt.Data(values=[{"x": 0}])).mark_rule(color="black").encode(x="x:Q")
-    height = max(120, 18 * len(campaigns))
-    left = (deals + breakeven).properties(width=300, height=height,
-                                          title="受注 vs 損益分岐点 (黒線) / deals vs break-even (line)")
-    right = (roi + zero).properties(width=260, height=height, title="ROI (0% = 損益分岐 / break-even)")
+    height = max(120, 15 * len(campaigns))
+    left = (deals + breakeven).properties(width=200, height=height,
+                                          title=["受注 vs 損益分岐点 (黒線)", "deals vs break-even (line)"])
+    right = (roi + zero).properties(width=180, height=height, title=["ROI", "(0% = 損益分岐 / break-even)"])
     return _spec(alt.hconcat(left, right).resolve_scale(color="independent"))
 
 
