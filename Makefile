@@ -64,7 +64,25 @@ run-cli: setup  ## the same job without Airflow: upsell run (ingest, validate, d
 	@echo ">> running the nightly job on $(LANDING) as of $(AS_OF) into $(WAREHOUSE)"
 	$(BIN)/upsell run --landing $(LANDING) --warehouse $(WAREHOUSE) --as-of $(AS_OF) --mappings $(MAPPINGS)
 
-test: setup  ## set up, then run every test (unit + integration)
+# The report test opens the nightly report in headless Chromium: Debian's chromium and a
+# Japanese font (Noto Sans CJK JP; without it Japanese text draws as tofu boxes).
+BROWSER_PKGS := chromium fonts-noto-cjk
+browser:  ## install Debian's chromium + fonts-noto-cjk with apt-get when missing (for the report test)
+	@missing=$$(for p in $(BROWSER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo ">> browser for the report test: $(BROWSER_PKGS) already installed"; \
+	elif ! command -v apt-get >/dev/null; then echo ">> WARNING: no apt-get; install $$missing yourself (report browser test will skip)"; \
+	else echo ">> installing $$missing for the report browser test (apt-get install --no-install-recommends)"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) \
+			apt-get install -y -qq --no-install-recommends $$missing; fi
+
+columns: dbt_project/target/manifest.json  ## regenerate docs/columns.md (column dictionary) from the dbt models' YAML
+	$(BIN)/python -m upsell.coldict --manifest dbt_project/target/manifest.json --out docs/columns.md
+
+report: setup  ## rebuild the nightly HTML report from the served marts (var/serving/report/latest.html)
+	$(BIN)/upsell report --serving $(dir $(WAREHOUSE))serving
+
+test: setup browser  ## set up, then run every test (unit + integration)
 	@echo ">> running the test suite"
 	$(BIN)/python -m pytest -q
 	@echo ">> linting (ruff, incl. Airflow rules)"
@@ -82,4 +100,4 @@ clean:  ## remove build output and the local warehouse (keeps .venv)
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse clean
+.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse clean browser columns report

@@ -12,7 +12,8 @@ Great Expectations → publish to the BI serving location.
 * **Tasks**: `resolve_as_of` → `discover` → `ingest.<source>` (one per source system) →
   `validate_raw` (Great Expectations on the rows loaded) → `dbt` (Cosmos, one producer
   `dbt build` watched by one task per model) → `validate` (Great Expectations on the
-  marts) → `publish` (emits one Asset event per mart); `data_docs` (the Data Docs link)
+  marts) → `publish` (emits one Asset event per mart) → `report` (the nightly HTML report
+  from the served file: `<serving>/report/<as_of>.html` and `latest.html`); `data_docs` (the Data Docs link)
   runs after `validate` whatever its outcome. A failed gate fails the run; nothing is
   published and the previous marts stay served.
 * **Writers never overlap**: every task that opens the warehouse runs in the one-slot pool
@@ -147,12 +148,24 @@ def upsell_nightly():
         print(f"Data Docs: file://{path}")
         return str(path)
 
+    @task(retries=1)
+    def report(published: dict) -> str:
+        """The managers' nightly HTML report (PDCA, KPIs, CPM/RFM, sales list), built from the
+        file just published. Reads the serving file only: no warehouse pool slot needed."""
+        from upsell.report import build_report
+
+        runtime_settings()
+        res = build_report(Path(published["serving_file"]).parent)
+        print(f"Report: file://{res.path} (latest: file://{res.latest})")
+        return str(res.path)
+
     checked = validate(run)
     dbt >> checked
     published = publish(run)
     checked >> published
+    report(published)
     # beside publish, not after it: an all_done leaf would mark a run whose validation
-    # failed (publish upstream_failed) as successful; publish is what decides the run's state
+    # failed (publish upstream_failed) as successful; publish and report decide the run's state
     checked >> data_docs()
 
 

@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     summ = sub.add_parser("summary", help="what the last run did: loads, quarantine, publish (read-only)")
     summ.add_argument("--warehouse", type=Path, required=True)
 
+    rep = sub.add_parser("report", help="build the nightly HTML report from the published serving folder")
+    rep.add_argument("--serving", type=Path, required=True, help="serving folder holding upsell.duckdb")
+    rep.add_argument("--out", type=Path, default=None, help="output folder (default <serving>/report)")
+    rep.add_argument("--top", type=int, default=None, metavar="N",
+                     help="rows of the sales list (top next-best-actions by score; default 200)")
+
     gen = sub.add_parser("generate", help="write a sample landing folder")
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--scale", choices=["S", "M", "L"], default="S")
@@ -115,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         from upsell.report import print_summary
 
         return print_summary(args.warehouse)
+    if args.command == "report":
+        from upsell.report import build_report
+
+        res = build_report(args.serving, args.out, top_n=args.top)
+        print(f"Report as of {res.as_of}: {res.path} ({res.charts} charts, {res.bytes / 1e6:.1f} MB); "
+              f"latest: {res.latest}")
+        return 0
     if args.command == "ingest":
         from upsell.ingest import ingest
 
@@ -167,6 +180,8 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
     if res.published:
         print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
               f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
+    if res.report:
+        print(f"Report: {res.report.path} (latest: {res.report.latest})")
     return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
 
 

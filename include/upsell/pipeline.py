@@ -9,11 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from upsell.ingest import IngestResult, ingest
 from upsell.publish import PublishResult, publish
+from upsell.report import build_report
 from upsell.transform import DbtResult, run_dbt
 from upsell.validate import ValidationReport, validate_marts, validate_raw
+
+if TYPE_CHECKING:
+    from upsell.report.build import ReportResult
 
 
 class ValidationFailed(RuntimeError):
@@ -37,6 +42,7 @@ class RunResult:
     dbt: DbtResult | None = None
     validations: list[ValidationReport] | None = None
     published: PublishResult | None = None
+    report: ReportResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,7 +57,7 @@ def default_run_id(as_of: date) -> str:
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
                 serving_dir: Path | None = None, progress=None) -> RunResult:
-    """ingest → validate raw → dbt build → validate marts → publish. Raises on failure;
+    """ingest → validate raw → dbt build → validate marts → publish → report. Raises on failure;
     publishes only when every error-level expectation and every dbt test passed."""
     run_id = run_id or default_run_id(as_of)
     result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
@@ -62,6 +68,8 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
     result.published = publish(warehouse, run_id, as_of, serving_dir)
+    # the managers' report reads what was just served (the published file, not the warehouse)
+    result.report = build_report(result.published.serving_file.parent)
     return result
 
 

@@ -90,7 +90,7 @@ def test_dag_file_imports_and_defines_a_documented_dag(dagbag, dag_file):
 def test_nightly_dag_shape(dagbag):
     tasks = dagbag["dags"]["upsell_nightly"]["tasks"]
     for expected in ("resolve_as_of", "discover", "ingest.crm", "ingest.billing", "ingest.email", "ingest.plan",
-                     "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish", "data_docs"):
+                     "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish", "report", "data_docs"):
         assert expected in tasks, expected
     # one watcher task per dbt model, each started by the single dbt build
     models = [t for t in tasks if t.startswith("dbt.") and t.endswith(".run")]
@@ -99,6 +99,7 @@ def test_nightly_dag_shape(dagbag):
     assert set(tasks["validate_raw"]["upstream"]) >= {"ingest.crm", "ingest.billing", "ingest.email", "ingest.plan"}
     assert "validate_raw" in tasks["dbt.dbt_producer_watcher"]["upstream"]
     assert "validate" in tasks["publish"]["upstream"]
+    assert tasks["report"]["upstream"] == ["publish"] and tasks["report"]["trigger_rule"] == "all_success"
     # every task that opens the warehouse shares the one-slot pool
     for task_id in ("discover", "ingest.crm", "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish"):
         assert tasks[task_id]["pool"] == "upsell_duckdb", task_id
@@ -122,11 +123,11 @@ def test_nightly_dag_fails_instead_of_hanging_or_succeeding_when_a_gate_fails(da
     assert roots and set(roots) == set(built["downstream"])
     for tid in roots:
         assert tasks[tid]["upstream"] == ["dbt.built"] and tasks[tid]["trigger_rule"] == "all_success", tid
-    # publish is a leaf and decides the run's state; data_docs runs after validate whatever
-    # its outcome but is not downstream of publish (an all_done leaf would let a failed
-    # validation end as a successful run)
+    # report (after publish, all_success) is a leaf and decides the run's state with it;
+    # data_docs runs after validate whatever its outcome but is not downstream of publish
+    # (an all_done leaf would let a failed validation end as a successful run)
     leaves = sorted(tid for tid, t in tasks.items() if not t["downstream"])
-    assert leaves == ["data_docs", "publish"]
+    assert leaves == ["data_docs", "report"]
     assert tasks["data_docs"]["upstream"] == ["validate"] and tasks["data_docs"]["trigger_rule"] == "all_done"
 
 
@@ -218,6 +219,9 @@ def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env, nightly_run):
     assert state == "success", log[-5000:]
     states = task_states(airflow_env, run_id)
     assert states["publish"] == "success" and states["dbt.customer_rfm.run"] == "success"
+    assert states["report"] == "success"
+    report_dir = served_file(airflow_env).parent / "report"
+    assert (report_dir / "2026-10-31.html").exists() and (report_dir / "latest.html").exists()
     con = duckdb.connect(str(served_file(airflow_env)), read_only=True)
     # logical date 2026-11-01 00:00 UTC -> interval ends 2026-11-01 02:00 JST -> as of 2026-10-31
     assert con.execute("SELECT as_of_date FROM marts._publish").fetchone() == (date(2026, 10, 31),)
@@ -246,7 +250,8 @@ def test_validation_failure_fails_the_run_at_validate_raw_and_keeps_the_served_m
     assert re.search(r"upsell_nightly FAILED at validate_raw \(run [^)]+\): \d+ error-level expectation", log), log[-5000:]
     assert "previously published marts stay served" in log and "expect_column_values_to_not_be_in_set" in log
     # nothing downstream of the gate ran: no dbt build, no watcher polling, no publish
-    for task_id in ("dbt.start", "dbt.dbt_producer_watcher", "dbt.built", "dbt.customer_rfm.run", "validate", "publish"):
+    for task_id in ("dbt.start", "dbt.dbt_producer_watcher", "dbt.built", "dbt.customer_rfm.run", "validate", "publish",
+                    "report"):
         assert states[task_id] == "upstream_failed", (task_id, states[task_id])
     assert not [t for t, s in states.items() if s not in ("success", "failed", "upstream_failed")], states
     assert states["data_docs"] == "success"

@@ -58,6 +58,7 @@ def test_run_prints_a_true_summary(built):
     assert f"rows:  {rows:,} read" in out
     assert "0 failed error-level expectations" in out
     assert "Published" in out and "upsell.duckdb" in out
+    assert "Report: " in out and "report/2026-10-31.html" in out
     assert "Data Docs: file://" in out
     docs = out.split("Data Docs: file://")[1].split()[0]
     assert Path(docs).exists()
@@ -148,6 +149,8 @@ def test_bad_but_parseable_day_blocks_publish_and_keeps_served_marts(built):
     root, landing, warehouse, _ = built
     served = root / "wh" / "serving" / "upsell.duckdb"
     before = _digest(served)
+    report = root / "wh" / "serving" / "report" / "latest.html"
+    report_before = _digest(report)
     before_rows = serving(root).execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0]
     # a day of email events that are all bounces: every value parses, the data is wrong
     lines = ["event_id,campaign_id,step,message_id,recipient_email,event_type,occurred_at"]
@@ -159,6 +162,7 @@ def test_bad_but_parseable_day_blocks_publish_and_keeps_served_marts(built):
     assert "Data Docs: file://" in proc.stderr
     assert "previously published marts stay served" in proc.stderr
     assert _digest(served) == before
+    assert _digest(report) == report_before  # no publish, no new report: the last good one stays
     assert serving(root).execute("SELECT count(*) FROM marts.customer_rfm").fetchone()[0] == before_rows
 
 
