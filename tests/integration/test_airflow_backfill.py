@@ -43,7 +43,7 @@ SALT = "backfill-test-salt"
 DATES = [date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1)]
 HISTORY = ("customer_cpm_history", "upsell_propensity_history")
 RUN_COLUMNS = {"run_id", "published_at", "_load_id", "_loaded_at"}  # about the run, not the data
-BACKFILL_TIMEOUT_S = 2400
+BACKFILL_TIMEOUT_S = 3600  # ~15 min on a quiet 2-core machine; much longer when it is shared
 # The marts gate compares each mart's row count with the last publish (default tolerance
 # 50 %; history marts: the night's snapshot with the one before). On the sample,
 # upsell_next_best_action moves 297 -> 491 rows from as-of 10-30 to 10-31 (the sample's
