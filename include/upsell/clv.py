@@ -272,21 +272,21 @@ def frequency_monetary_correlation(x: ArrayLike, m: ArrayLike) -> float:
 # ------------------------------------------------------------------------------ CLV
 
 
-def discounted_clv(bgnbd: BgNbdParams, gg: GammaGammaParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
-                   m: ArrayLike, horizon: float, month: float, monthly_discount_rate: float) -> np.ndarray:
+def discounted_clv(bgnbd: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, value_per_purchase: ArrayLike,
+                   horizon: float, month: float, monthly_discount_rate: float) -> np.ndarray:
     """Expected discounted value of purchases in (T, T + horizon]: the horizon is cut into
     months (the last one partial), each month's expected purchases (BG/NBD) times the
-    expected spend per purchase (Gamma-Gamma) is discounted by (1 + d)^k for month k.
-    ``horizon`` and ``month`` are in the BG/NBD time unit."""
+    expected spend per purchase (usually :func:`expected_average_value`) is discounted by
+    (1 + d)^k for month k. ``horizon`` and ``month`` are in the BG/NBD time unit."""
     if horizon <= 0 or month <= 0:
         raise ValueError("horizon and month length must be positive")
     if monthly_discount_rate <= -1:
         raise ValueError("the monthly discount rate must be > -1")
-    value = expected_average_value(gg, x, m)
-    total = np.zeros_like(value)
-    previous = np.zeros_like(value)
+    value = np.asarray(value_per_purchase, dtype=float)
+    total = np.zeros(np.broadcast(value, np.asarray(x, dtype=float)).shape)
+    previous = np.zeros_like(total)
     months = int(np.ceil(horizon / month - 1e-9))
-    for k in range(1, months + 1):  # a loop over months (≈12), vectorised over customers
+    for k in range(1, months + 1):  # a loop over months (about 12), vectorised over customers
         cumulative = expected_purchases(bgnbd, min(k * month, horizon), x, t_x, T)
         total += (cumulative - previous) * value / (1 + monthly_discount_rate) ** k
         previous = cumulative

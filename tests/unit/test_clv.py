@@ -152,10 +152,11 @@ def test_discounted_clv():
     gg = clv.GammaGammaParams(p=6.0, q=4.0, gamma=15.0)
     m = np.where(x > 0, 20.0, 0.0)
     month = 365.25 / 12
-    undiscounted = clv.discounted_clv(TRUE, gg, x, t_x, T, m, horizon=365, month=month, monthly_discount_rate=0)
+    value = clv.expected_average_value(gg, x, m)
+    undiscounted = clv.discounted_clv(TRUE, x, t_x, T, value, horizon=365, month=month, monthly_discount_rate=0)
     purchases = clv.expected_purchases(TRUE, 365, x, t_x, T)
-    assert undiscounted == pytest.approx(purchases * clv.expected_average_value(gg, x, m), rel=1e-9)
-    discounted = clv.discounted_clv(TRUE, gg, x, t_x, T, m, horizon=365, month=month, monthly_discount_rate=0.01)
+    assert undiscounted == pytest.approx(purchases * value, rel=1e-9)
+    discounted = clv.discounted_clv(TRUE, x, t_x, T, value, horizon=365, month=month, monthly_discount_rate=0.01)
     assert np.all(discounted < undiscounted)
     # month k is discounted by 1.01**k, so the total lies between the first and the last factor
     assert np.all(discounted >= undiscounted / 1.01 ** 12 - 1e-9)
