@@ -133,7 +133,8 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.
         params = BgNbdParams(*np.exp(log_theta))
         # elementwise sums, not BLAS products: a tiny matrix product wakes OpenBLAS's thread
         # pool, which on a busy machine costs more than the whole evaluation
-        value = -float(np.sum(w * bgnbd_log_likelihood(params, ux, utx, uT))) + l2_penalty * float(np.sum(log_theta ** 2))
+        value = (-float(np.sum(w * bgnbd_log_likelihood(params, ux, utx, uT)))
+                 + l2_penalty * float(np.sum(log_theta ** 2)))
         grad = -np.sum(bgnbd_log_likelihood_gradient(params, ux, utx, uT) * w, axis=1) + 2 * l2_penalty * log_theta
         return value, grad
 
@@ -296,12 +297,14 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, l2_penalty: float = 0.0,
 def expected_average_value(params: GammaGammaParams, x: ArrayLike, m: ArrayLike) -> np.ndarray:
     """E[spend per purchase | x, m] = p(γ + x m) / (p x + q − 1) (Fader & Hardie 2013, eq. 5):
     a weighted mean of the population mean pγ/(q−1) and the customer's own mean; for x = 0
-    the population mean. Needs q > 1 (else the population mean is infinite)."""
-    if params.q <= 1:
-        raise ClvFitError(f"Gamma-Gamma q = {params.q:.4g} <= 1: the mean spend per purchase is not finite")
+    the population mean. NaN where p x + q <= 1: with q <= 1 the population mean is
+    infinite (spend too heavy-tailed for the model), so customers without a repeat purchase
+    have no finite expectation, while repeat customers usually still do."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     m = np.where(x > 0, m, 0.0)
-    return params.p * (params.gamma + x * m) / (params.p * x + params.q - 1)
+    denominator = params.p * x + params.q - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, params.p * (params.gamma + x * m) / denominator, np.nan)
 
 
 def frequency_monetary_correlation(x: ArrayLike, m: ArrayLike) -> float:

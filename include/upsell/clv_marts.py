@@ -123,7 +123,10 @@ def score_customers(summary: pd.DataFrame, fits: pd.DataFrame, horizon_days: flo
         out["expected_purchases_365d"] = clv.expected_purchases(bg, horizon, x, t_x, T)
     else:
         out["probability_alive"] = out["expected_purchases_365d"] = nothing
-    gg = clv.GammaGammaParams(**gg_values) if gg_values and gg_values["q"] > 1 else None
+    gg = clv.GammaGammaParams(**gg_values) if gg_values else None
+    if gg and gg.q <= 1:
+        log.warning("Gamma-Gamma q = %.3f <= 1: spend is too heavy-tailed for a finite population mean; customers "
+                    "without a repeat purchase get no expected spend or CLV (NULL)", gg.q)
     m_repeat = np.where(m > 0, m, 0.0)
     x_repeat = np.where(m > 0, x, 0.0)  # a repeat customer without positive spend: population mean
     out["expected_avg_purchase_value_jpy"] = clv.expected_average_value(gg, x_repeat, m_repeat) if gg else nothing

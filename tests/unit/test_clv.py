@@ -174,5 +174,10 @@ def test_bad_input_raises_clear_errors():
         clv.fit_gamma_gamma([], [])
     with pytest.raises(ValueError, match="positive"):
         clv.fit_gamma_gamma([1, 2], [10.0, 0.0])
-    with pytest.raises(clv.ClvFitError, match="q = "):
-        clv.expected_average_value(clv.GammaGammaParams(p=1, q=0.9, gamma=1), [1], [1.0])
+
+
+def test_heavy_tailed_spend_has_no_population_mean_but_repeat_customers_keep_theirs():
+    heavy = clv.GammaGammaParams(p=1.0, q=0.9, gamma=10.0)  # q <= 1: infinite population mean
+    value = clv.expected_average_value(heavy, [0, 1, 3], [0.0, 20.0, 5.0])
+    assert np.isnan(value[0])
+    assert value[1:] == pytest.approx([1.0 * (10 + 20) / 0.9, 1.0 * (10 + 15) / 2.9])
