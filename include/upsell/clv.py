@@ -36,6 +36,8 @@ ArrayLike = np.ndarray | list[float] | float
 
 log = logging.getLogger(__name__)
 
+A_NEAR_ONE = 1e-4  # |a - 1| below this: evaluate the closed forms on both sides of a = 1
+
 
 class ClvFitError(RuntimeError):
     """The likelihood could not be maximised (no usable customers, or no convergence)."""
@@ -153,9 +155,10 @@ def probability_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: Arra
 
 def expected_purchases(params: BgNbdParams, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Conditional expected number of purchases in (T, T + t], FHL (2005) eq. 10."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    _check_a(a)
+    if abs(params.a - 1.0) < A_NEAR_ONE:
+        return _across_a_equal_one(params, lambda p: expected_purchases(p, t, x, t_x, T))
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
     log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
     hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
@@ -170,9 +173,10 @@ def expected_purchases(params: BgNbdParams, t: float, x: ArrayLike, t_x: ArrayLi
 def expected_purchases_new_customer(params: BgNbdParams, t: ArrayLike) -> np.ndarray:
     """Unconditional E[X(t)], FHL (2005) eq. 9: purchases (after the first) in (0, t] of a
     customer just acquired. Equals :func:`expected_purchases` at x = t_x = T = 0."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    _check_a(a)
     t = np.asarray(t, dtype=float)
+    if abs(params.a - 1.0) < A_NEAR_ONE:
+        return _across_a_equal_one(params, lambda p: expected_purchases_new_customer(p, t))
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     return (a + b - 1) / (a - 1) * (1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
 
 
@@ -224,9 +228,12 @@ def _dropout_odds(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return np.where(repeat, np.exp(log_odds), 0.0)
 
 
-def _check_a(a: float) -> None:
-    if abs(a - 1.0) < 1e-9:
-        raise ClvFitError("BG/NBD a = 1: the closed-form expectations divide by a − 1; refit with a small l2 penalty")
+def _across_a_equal_one(params: BgNbdParams, f):
+    """The closed forms divide by a − 1, a removable singularity: near a = 1 take the mean of
+    both sides at a = 1 ± 2·A_NEAR_ONE (second-order accurate, no cancellation blow-up)."""
+    below = BgNbdParams(params.r, params.alpha, 1.0 - 2 * A_NEAR_ONE, params.b)
+    above = BgNbdParams(params.r, params.alpha, 1.0 + 2 * A_NEAR_ONE, params.b)
+    return 0.5 * (f(below) + f(above))
 
 
 def _check_rft(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -240,6 +247,8 @@ def _check_rft(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, 
         raise ValueError(f"{int(bad.sum())} customer(s) violate 0 <= t_x <= T, x >= 0 (t_x = 0 when x = 0)")
     if not (T > 0).any():
         raise ClvFitError("every customer has age T = 0 (first purchase on the as-of date): nothing to fit")
+    if not (x > 0).any():
+        raise ClvFitError("no customer has a repeat purchase: the dropout parameters a, b are not identified")
     return x, t_x, T
 
 

@@ -163,6 +163,17 @@ def test_discounted_clv():
     assert np.all(discounted <= undiscounted / 1.01 + 1e-9)
 
 
+def test_expectations_are_continuous_across_a_equal_one():
+    """eq. 9/10 divide by a - 1; the limit at a = 1 is finite and the functions are smooth."""
+    near = [clv.expected_purchases(clv.BgNbdParams(0.6, 20.0, a, 2.5), 100.0, [0, 3], [0.0, 50.0], [80.0, 80.0])
+            for a in (0.99, 1.0, 1.01)]
+    assert np.all(np.isfinite(near[1]))
+    assert near[1] == pytest.approx((near[0] + near[2]) / 2, rel=1e-3)
+    one = clv.BgNbdParams(0.6, 20.0, 1.0, 2.5)
+    at_one = clv.expected_purchases_new_customer(one, 100.0)
+    assert at_one == pytest.approx(clv.expected_purchases(one, 100.0, [0], [0.0], [0.0])[0], rel=1e-9)
+
+
 def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="t_x <= T"):
         clv.fit_bgnbd([1], [5.0], [3.0])
@@ -170,6 +181,8 @@ def test_bad_input_raises_clear_errors():
         clv.fit_bgnbd([1, 2], [1.0], [3.0])
     with pytest.raises(clv.ClvFitError, match="no customers"):
         clv.fit_bgnbd([], [], [])
+    with pytest.raises(clv.ClvFitError, match="not identified"):
+        clv.fit_bgnbd([0, 0], [0.0, 0.0], [10.0, 20.0])
     with pytest.raises(clv.ClvFitError, match="no repeat customers"):
         clv.fit_gamma_gamma([], [])
     with pytest.raises(ValueError, match="positive"):
