@@ -79,7 +79,10 @@ bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale e
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 
+bench-clv: setup  ## predictive CLV fit + scoring time at 50k..500k synthetic customers (linearity)
+	$(BIN)/python -m upsell.bench.clv --sizes 50000 100000 250000 500000 --rounds 3
+
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse clean
+.PHONY: help setup manifest run run-cli test lint bench-ingest bench-clv bench-dag-parse clean

@@ -97,22 +97,30 @@ def bgnbd_log_likelihood_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.nd
                                   ) -> np.ndarray:
     """d log-likelihood / d log(r, alpha, a, b), per customer (shape (4, n)): eq. 6
     differentiated by hand, so the optimiser needs one evaluation per step, not five."""
+    return _bgnbd_value_and_gradient(params, np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float))[1]
+
+
+def _bgnbd_value_and_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood and its gradient in one pass (they share every term)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     repeat = x > 0
     safe_x = np.where(repeat, x, 1.0)
-    alive = betaln(a, b + x) - (r + x) * np.log(alpha + T)
-    dropped = np.where(repeat, betaln(a + 1, b + safe_x - 1) - (r + x) * np.log(alpha + t_x), -np.inf)
-    w_alive = np.exp(alive - np.logaddexp(alive, dropped))  # share of the "still alive" term
+    log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
+    alive = betaln(a, b + x) - (r + x) * log_alpha_T
+    dropped = np.where(repeat, betaln(a + 1, b + safe_x - 1) - (r + x) * log_alpha_tx, -np.inf)
+    log_sum = np.logaddexp(alive, dropped)
+    value = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b) + log_sum
+    w_alive = np.exp(alive - log_sum)  # share of the "still alive" term
     w_dropped = 1.0 - w_alive
     psi_abx = digamma(a + b + x)
-    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
-           - w_alive * np.log(alpha + T) - w_dropped * np.log(alpha + t_x))
+    psi_ab = digamma(a + b)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_alpha_T - w_dropped * log_alpha_tx
     d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x))
-    d_a = (digamma(a + b) - digamma(a) + w_alive * (digamma(a) - psi_abx)
-           + w_dropped * (digamma(a + 1) - psi_abx))
-    d_b = (digamma(a + b) - digamma(b) + w_alive * (digamma(b + x) - psi_abx)
+    d_a = psi_ab - digamma(a) + w_alive * (digamma(a) - psi_abx) + w_dropped * (digamma(a + 1) - psi_abx)
+    d_b = (psi_ab - digamma(b) + w_alive * (digamma(b + x) - psi_abx)
            + w_dropped * (digamma(b + safe_x - 1) - psi_abx))
-    return np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
+    return value, np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
 
 
 def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.0,
@@ -132,13 +140,11 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.
     start = initial or BgNbdParams(r=1.0, alpha=max(float(np.mean(T)), 1e-6), a=1.0, b=1.0)
 
     def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-        params = BgNbdParams(*np.exp(log_theta))
+        ll, grad = _bgnbd_value_and_gradient(BgNbdParams(*np.exp(log_theta)), ux, utx, uT)
         # elementwise sums, not BLAS products: a tiny matrix product wakes OpenBLAS's thread
         # pool, which on a busy machine costs more than the whole evaluation
-        value = (-float(np.sum(w * bgnbd_log_likelihood(params, ux, utx, uT)))
-                 + l2_penalty * float(np.sum(log_theta ** 2)))
-        grad = -np.sum(bgnbd_log_likelihood_gradient(params, ux, utx, uT) * w, axis=1) + 2 * l2_penalty * log_theta
-        return value, grad
+        value = -float(np.sum(w * ll)) + l2_penalty * float(np.sum(log_theta ** 2))
+        return value, -np.sum(grad * w, axis=1) + 2 * l2_penalty * log_theta
 
     theta = _minimise(objective, np.log([start.r, start.alpha, start.a, start.b]), "BG/NBD")
     params = BgNbdParams(*np.exp(theta.x))

@@ -194,3 +194,24 @@ def test_heavy_tailed_spend_has_no_population_mean_but_repeat_customers_keep_the
     value = clv.expected_average_value(heavy, [0, 1, 3], [0.0, 20.0, 5.0])
     assert np.isnan(value[0])
     assert value[1:] == pytest.approx([1.0 * (10 + 20) / 0.9, 1.0 * (10 + 15) / 2.9])
+
+
+def test_analytic_gradients_match_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    x, t_x, T = np.array([0.0, 1, 4, 12]), np.array([0.0, 3, 9.5, 30]), np.array([10.0, 10, 12, 40])
+    theta = np.log([0.7, 5.0, 1.3, 2.0])
+    for i in range(x.size):
+        f = lambda th: clv.bgnbd_log_likelihood(clv.BgNbdParams(*np.exp(th)), x[i:i + 1], t_x[i:i + 1], T[i:i + 1])[0]  # noqa: E731,B023
+        numeric = approx_fprime(theta, f, 1e-7)
+        analytic = clv.bgnbd_log_likelihood_gradient(clv.BgNbdParams(*np.exp(theta)), x[i:i + 1], t_x[i:i + 1],
+                                                     T[i:i + 1])[:, 0]
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+    xs, ms = np.array([1.0, 3, 10]), np.array([12.0, 7.5, 30])
+    theta = np.log([3.0, 4.0, 20.0])
+    for i in range(xs.size):
+        g = lambda th: clv.gamma_gamma_log_likelihood(clv.GammaGammaParams(*np.exp(th)), xs[i:i + 1], ms[i:i + 1])[0]  # noqa: E731,B023
+        numeric = approx_fprime(theta, g, 1e-7)
+        analytic = clv.gamma_gamma_log_likelihood_gradient(clv.GammaGammaParams(*np.exp(theta)), xs[i:i + 1],
+                                                           ms[i:i + 1])[:, 0]
+        assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6)
