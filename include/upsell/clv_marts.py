@@ -61,6 +61,9 @@ def fit_models(summary: pd.DataFrame, time_unit: str = "day", l2_penalty: float 
     log: the nightly run goes on, and the predictions are NULL.
     """
     unit_days = time_unit_days(time_unit)
+    # a fixed order: floating-point sums (and so the optimiser's path) depend on it, and the
+    # warehouse returns rows in any order; re-runs and backfills must give the same estimates
+    summary = summary.sort_values("account_id", kind="stable")
     x, t_x, T, m = _inputs(summary, unit_days)
     as_of = _as_of(summary)
     rows: list[dict] = []

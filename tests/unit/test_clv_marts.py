@@ -98,3 +98,11 @@ def test_repeat_customer_with_non_positive_spend_gets_the_population_mean():
 def test_unknown_time_unit_is_a_clear_error():
     with pytest.raises(ValueError, match="clv_time_unit must be one of"):
         fit_models(summary(100), time_unit="fortnight")
+
+
+def test_estimates_do_not_depend_on_the_row_order():
+    s = summary()
+    shuffled = s.sample(frac=1.0, random_state=3)
+    a = fit_models(s).value.to_numpy()
+    b = fit_models(shuffled).value.to_numpy()
+    assert np.array_equal(a, b)
