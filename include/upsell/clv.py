@@ -36,6 +36,7 @@ ArrayLike = np.ndarray | list[float] | float
 
 log = logging.getLogger(__name__)
 
+LOG_BOX = 25.0  # each log parameter stays within start ± 25 (a factor of 7e10 either way)
 A_NEAR_ONE = 1e-4  # |a - 1| below this: evaluate the closed forms on both sides of a = 1
 
 
@@ -356,16 +357,27 @@ def discounted_clv(bgnbd: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLik
 
 
 def _minimise(objective, start: np.ndarray, model: str):
-    """L-BFGS-B with the analytic gradient (``objective`` returns value and gradient); when it
-    stops short (a line search failing near the optimum of a flat likelihood), Nelder-Mead
-    polishes from where it stopped, without the gradient."""
-    result = minimize(objective, start, jac=True, method="L-BFGS-B",
+    """L-BFGS-B with the analytic gradient (``objective`` returns value and gradient), each
+    log parameter boxed to start ± LOG_BOX; when it stops short (a line search failing near
+    the optimum of a flat likelihood), Nelder-Mead polishes from where it stopped.
+
+    The box matters when the maximum lies at infinity: with no heterogeneity in dropout,
+    BG/NBD's a and b grow without bound at a fixed a/(a+b), and the likelihood never stops
+    rising. The estimate then sits on the box (reported with a warning), which describes the
+    data as well as the limit does (p ≈ a/(a+b) for everyone)."""
+    bounds = [(v - LOG_BOX, v + LOG_BOX) for v in start]
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-8})
     if not result.success or not np.isfinite(result.fun):
         log.info("%s: L-BFGS-B stopped (%s); polishing with Nelder-Mead", model, result.message)
         from_here = result.x if np.isfinite(result.fun) else start
-        result = minimize(lambda theta: objective(theta)[0], from_here, method="Nelder-Mead",
+        result = minimize(lambda theta: objective(theta)[0], from_here, method="Nelder-Mead", bounds=bounds,
                           options={"maxiter": 20000, "xatol": 1e-9, "fatol": 1e-13})
     if not result.success or not np.all(np.isfinite(result.x)):
         raise ClvFitError(f"{model} maximum likelihood did not converge: {result.message}")
+    on_box = [i for i, (v, (low, high)) in enumerate(zip(result.x, bounds, strict=True))
+              if min(v - low, high - v) < 1e-3]
+    if on_box:
+        log.warning("%s: the likelihood keeps rising towards the edge of the parameter box for parameter(s) %s "
+                    "(estimate at the edge; set clv_l2_penalty > 0 to regularise)", model, on_box)
     return result

@@ -215,3 +215,16 @@ def test_analytic_gradients_match_finite_differences():
         analytic = clv.gamma_gamma_log_likelihood_gradient(clv.GammaGammaParams(*np.exp(theta)), xs[i:i + 1],
                                                            ms[i:i + 1])[:, 0]
         assert analytic == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+def test_no_dropout_heterogeneity_still_fits():
+    """Every customer with the same dropout probability: a and b run off to infinity at a
+    fixed a / (a + b); the fit still ends, with that ratio, instead of failing the night."""
+    rng = np.random.default_rng(4)
+    same_p = clv.BgNbdParams(r=2.0, alpha=60.0, a=2e4, b=2e6)  # p = 0.0099 for everyone
+    T = rng.integers(30, 1000, 3000).astype(float)
+    x, t_x, _, _ = clv.simulate_bgnbd(same_p, T, rng)
+    fit = clv.fit_bgnbd(x, np.floor(t_x), T)
+    assert fit.params.a > 50 and fit.params.b > 50
+    assert fit.params.a / (fit.params.a + fit.params.b) == pytest.approx(0.0099, rel=0.5)
+    assert np.all(np.isfinite(clv.expected_purchases(fit.params, 365, x, np.floor(t_x), T)))
