@@ -32,7 +32,7 @@ setup: $(VENV)/.synced dbt_project/target/manifest.json  ## create .venv from th
 	@echo ">> environment ready: $$($(BIN)/python --version), upsell at $(BIN)/upsell"
 
 # Cosmos renders the DAG from this pre-built manifest (no dbt ls at DAG-parse time).
-dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
+dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.py' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
 	@echo ">> building the dbt manifest for Airflow/Cosmos (dbt parse)"
 	UPSELL_EMAIL_SALT=parse-only $(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project \
 		--target-path $(CURDIR)/dbt_project/target --log-path $(CURDIR)/var/dbt-logs --quiet
