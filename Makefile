@@ -32,7 +32,7 @@ setup: $(VENV)/.synced dbt_project/target/manifest.json  ## create .venv from th
 	@echo ">> environment ready: $$($(BIN)/python --version), upsell at $(BIN)/upsell"
 
 # Cosmos renders the DAG from this pre-built manifest (no dbt ls at DAG-parse time).
-dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
+dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.py' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
 	@echo ">> building the dbt manifest for Airflow/Cosmos (dbt parse)"
 	UPSELL_EMAIL_SALT=parse-only $(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project \
 		--target-path $(CURDIR)/dbt_project/target --log-path $(CURDIR)/var/dbt-logs --quiet
@@ -97,7 +97,10 @@ bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale e
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 
+bench-clv: setup  ## predictive CLV fit + scoring time at 50k..500k synthetic customers (linearity)
+	$(BIN)/python -m upsell.bench.clv --sizes 50000 100000 250000 500000 --rounds 3
+
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse clean browser columns report
+.PHONY: help setup manifest run run-cli test lint bench-ingest bench-clv bench-dag-parse clean browser columns report

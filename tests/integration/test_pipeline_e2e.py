@@ -129,6 +129,33 @@ def test_campaign_deals_are_won_deals_and_rates_are_rates(built):
                            ).fetchone() == (0,), column
 
 
+def test_predictive_clv_is_fitted_and_reaches_customer_360_and_the_sales_list(built):
+    root, *_ = built
+    con = serving(root)
+    customers = con.execute("SELECT count(*) FROM marts.customer_ltv").fetchone()[0]
+    repeat = con.execute("SELECT count(*) FROM marts.customer_ltv WHERE clv_frequency > 0 "
+                         "AND clv_monetary_value_jpy > 0").fetchone()[0]
+    params = {(m, p): (v, n) for m, p, v, n in con.execute(
+        "SELECT model, parameter, value, customers FROM marts.clv_model_params").fetchall()}
+    assert {p for _, p in params} == {"r", "alpha", "a", "b", "p", "q", "gamma", "frequency_monetary_correlation"}
+    assert all(v is not None and v > 0 and n == customers for (m, _), (v, n) in params.items() if m == "bg_nbd")
+    assert all(n == repeat for (m, _), (_, n) in params.items() if m == "gamma_gamma")
+    # one prediction per customer; P(alive) in [0, 1]; a repeat customer always has a CLV
+    assert con.execute("""SELECT count(*), count(probability_alive), min(probability_alive) >= 0,
+        max(probability_alive) <= 1 FROM marts.customer_clv_prediction""").fetchone() == (customers, customers,
+                                                                                        True, True)
+    assert con.execute("""SELECT count(*) FROM marts.customer_clv_prediction p
+        JOIN marts.customer_ltv l USING (account_id)
+        WHERE l.clv_frequency > 0 AND l.clv_monetary_value_jpy > 0 AND p.predicted_clv_365d_jpy IS NULL""").fetchone() == (0,)
+    # customer_360 and the sales list carry the same numbers
+    for mart in ("customer_360", "upsell_next_best_action"):
+        assert con.execute(f"""SELECT count(*) FROM marts.{mart} m
+            JOIN marts.customer_clv_prediction p USING (account_id)
+            WHERE m.probability_alive IS DISTINCT FROM p.probability_alive
+               OR m.predicted_clv_365d_jpy IS DISTINCT FROM p.predicted_clv_365d_jpy""").fetchone() == (0,), mart
+    assert con.execute("SELECT count(probability_alive) FROM marts.customer_360").fetchone() == (customers,)
+
+
 def test_no_personal_data_reaches_the_served_marts(built):
     root, *_ = built
     con = serving(root)

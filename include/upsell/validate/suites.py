@@ -62,6 +62,8 @@ MART_RATE_COLUMNS = {
     "contract_value_component", "tenure_component", "usage_component", "headroom_component",
     "satisfaction_component",
 }
+# predicted CLV columns (customer_clv_prediction, customer_360, upsell_next_best_action)
+MART_NON_NEGATIVE = {"expected_purchases_365d", "expected_avg_purchase_value_jpy", "predicted_clv_365d_jpy"}
 MART_SCORE_1_5 = {"r_score", "f_score", "m_score"}
 MART_SCORE_0_100 = {"score", "engagement_score"}
 
@@ -123,6 +125,8 @@ def mart_suite(mart: str, columns: list[str], previous_rows: int | None, toleran
             exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=1, max_value=5, severity=ERROR))
         elif column in MART_SCORE_0_100:
             exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=100, severity=ERROR))
+        elif column in MART_NON_NEGATIVE:
+            exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, severity=ERROR))
         elif column == "cpm_segment":
             exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=CPM_SEGMENTS, severity=ERROR))
     if "account_id" in columns and mart.startswith("customer_"):

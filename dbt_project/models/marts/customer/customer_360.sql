@@ -1,6 +1,6 @@
 -- One row per customer (an account with at least one purchase by the as-of date) joining
 -- the customer marts for BI: who they are, how they buy (RFM, CPM), what they are worth
--- (LTV), how engaged they are, and what sales should offer them next. Company attributes
+-- (LTV; predicted CLV and probability alive), how engaged they are, and what sales should offer them next. Company attributes
 -- only: no person's name or email reaches this mart.
 with
 
@@ -25,6 +25,12 @@ cpm as (
 ltv as (
 
     select * from {{ ref('customer_ltv') }}
+
+),
+
+clv_prediction as (
+
+    select * from {{ ref('customer_clv_prediction') }}
 
 ),
 
@@ -75,6 +81,8 @@ final as (
         cpm.is_lapsed,
         ltv.historical_ltv_jpy,
         ltv.projected_ltv_jpy,
+        clv_prediction.predicted_clv_365d_jpy,
+        clv_prediction.probability_alive,
         engagement.engagement_score,
         propensity.score as propensity_score,
         propensity.recommended_product_code,
@@ -88,6 +96,7 @@ final as (
     left join accounts on rfm.account_id = accounts.account_id
     left join cpm on rfm.account_id = cpm.account_id
     left join ltv on rfm.account_id = ltv.account_id
+    left join clv_prediction on rfm.account_id = clv_prediction.account_id
     left join engagement on rfm.account_id = engagement.account_id
     left join propensity on rfm.account_id = propensity.account_id
     left join next_actions on rfm.account_id = next_actions.account_id and next_actions.action_rank = 1

@@ -18,6 +18,8 @@
 -- nba_action_window_days (30) for usage and inquiry signals.
 -- decision_maker_contact_id = the account's decision maker (is_decision_maker) created
 -- first, then lowest contact_id; NULL when the CRM has none.
+-- predicted_clv_365d_jpy and probability_alive (customer_clv_prediction) let sales rank the
+-- list by what the account will be worth; NULL for an account without a purchase yet.
 {%- set onboarding_months = var('nba_onboarding_months', [3, 4]) %}
 {%- set action_window_days = var('nba_action_window_days', 30) %}
 with
@@ -37,6 +39,12 @@ signals as (
 subscriptions as (
 
     select * from {{ ref('stg_billing__subscriptions') }}
+
+),
+
+clv_prediction as (
+
+    select * from {{ ref('customer_clv_prediction') }}
 
 ),
 
@@ -173,11 +181,15 @@ final as (
             + case when inquiry_reason is not null then 1 else 0 end
             as integer) as reason_count,
         windows.score,
-        {{ as_of_date() }} as as_of_date
+        {{ as_of_date() }} as as_of_date,
+        clv_prediction.predicted_clv_365d_jpy,
+        clv_prediction.probability_alive
     from windows
     left join decision_makers
         on windows.account_id = decision_makers.account_id
         and decision_makers.contact_rank = 1
+    left join clv_prediction
+        on windows.account_id = clv_prediction.account_id
     where coalesce(renewal_reason, fiscal_year_end_reason, onboarding_reason, usage_reason, inquiry_reason) is not null
 
 )
