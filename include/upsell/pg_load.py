@@ -100,6 +100,7 @@ def copy_to_postgres(warehouse: Path, pg=None) -> CopyResult:
             result.loads.append(row[0])
             result.rows_loaded += loaded
             result.rows_quarantined += quarantined
+        _analyze(pg, {row[3] for row in loads if row[0] in result.loads})
     finally:
         duck.close()
         if own:
@@ -112,6 +113,19 @@ def copy_to_postgres(warehouse: Path, pg=None) -> CopyResult:
              len(result.loads), result.rows_loaded, result.rows_quarantined, result.already_present,
              result.seconds)
     return result
+
+
+def _analyze(pg, datasets: set[str]) -> None:
+    """Fresh planner statistics for the tables that grew: without them Postgres plans the
+    first dbt build after a load on the sizes it saw before (often an empty table)."""
+    if not datasets:
+        return
+    with pg.cursor() as cur:
+        for name in sorted(datasets):
+            cur.execute(f"ANALYZE raw.{name}")
+        cur.execute("ANALYZE audit.file_loads")
+        cur.execute("ANALYZE audit.quarantine")
+    pg.commit()
 
 
 def _copy_load(duck, pg, audit_row: tuple, workdir: Path) -> tuple[int, int]:

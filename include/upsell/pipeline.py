@@ -11,7 +11,9 @@ from datetime import date
 from pathlib import Path
 
 from upsell.ingest import IngestResult, ingest
+from upsell.pg_load import CopyResult, copy_to_postgres
 from upsell.publish import PublishResult, publish
+from upsell.target import selected_target
 from upsell.transform import DbtResult, run_dbt
 from upsell.validate import ValidationReport, validate_marts, validate_raw
 
@@ -37,10 +39,13 @@ class RunResult:
     dbt: DbtResult | None = None
     validations: list[ValidationReport] | None = None
     published: PublishResult | None = None
+    target: str = "duckdb"
+    copied: CopyResult | None = None  # file loads copied to Postgres (postgres target)
 
     @property
     def ok(self) -> bool:
-        return self.published is not None
+        # the Postgres target has no publish step yet: dbt builds straight into schema marts
+        return self.published is not None or (self.target == "postgres" and self.dbt is not None)
 
 
 def default_run_id(as_of: date) -> str:
@@ -50,14 +55,26 @@ def default_run_id(as_of: date) -> str:
 
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
-                serving_dir: Path | None = None, progress=None) -> RunResult:
+                serving_dir: Path | None = None, progress=None, target: str | None = None) -> RunResult:
     """ingest → validate raw → dbt build → validate marts → publish. Raises on failure;
-    publishes only when every error-level expectation and every dbt test passed."""
+    publishes only when every error-level expectation and every dbt test passed.
+
+    ``target`` (default ``$UPSELL_TARGET``, else duckdb): with ``postgres``, ingestion still
+    runs in the DuckDB file, each committed file load is then copied to Postgres, and dbt
+    builds the marts in Postgres (schema ``marts``); mart validation and publish are
+    DuckDB-only for now (see README, "Postgres warehouse target").
+    """
+    target = selected_target(target)
     run_id = run_id or default_run_id(as_of)
     result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
-                                             progress=progress))
+                                             progress=progress), target=target)
     result.validations = [validate_raw(warehouse, run_id, as_of, tz)]
     check(result.validations)  # bad raw data stops here, before it reaches any model
+    if target == "postgres":
+        # the raw rows just validated, copied file by file with reconciled counts
+        result.copied = copy_to_postgres(warehouse)
+        result.dbt = build(warehouse, as_of, tz, target)
+        return result
     result.dbt = build(warehouse, as_of, tz)
     result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
@@ -65,8 +82,8 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     return result
 
 
-def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo") -> DbtResult:
-    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
+def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb") -> DbtResult:
+    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz}, target=target)
 
 
 def check(reports: list[ValidationReport]) -> None:
