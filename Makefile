@@ -76,10 +76,13 @@ lint: setup  ## ruff
 bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale email events
 	$(BIN)/python -m upsell.bench.ingest --scale M --out bench-data
 
+bench-targets: setup  ## DuckDB vs Postgres target: ingest and dbt build timings on the S sample (needs a Postgres server, PG* vars)
+	$(BIN)/python -m upsell.bench.targets --landing $(LANDING) --mappings $(MAPPINGS) --rounds 3
+
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse clean
+.PHONY: help setup manifest run run-cli test lint bench-ingest bench-dag-parse bench-targets clean
