@@ -178,7 +178,7 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
 
         pg = pg_settings()
         print(f"Marts built in Postgres {pg['host']}:{pg['port']}/{pg['dbname']}, schema marts "
-              "(mart validation and publish are DuckDB-only for now)")
+              "(validated; publish is DuckDB-only for now)")
     return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
 
 

@@ -128,6 +128,10 @@ def test_postgres_run_reports_the_copy_and_the_build(both):
     assert f"Copied to Postgres: {loads} file load(s)" in out
     assert "dbt build (postgres):" in out and " error" not in out.split("dbt build (postgres):")[1].splitlines()[0]
     assert f"/{dbname}, schema marts" in out
+    # the same GX suites ran on the Postgres marts (one suite per mart at least)
+    marts_line = next(line for line in out.splitlines() if line.startswith("marts validation:"))
+    assert int(marts_line.split(":")[1].split()[0]) >= len(MARTS)
+    assert "0 failed error-level expectations" in marts_line
 
 
 def test_postgres_audit_reconciles_with_the_duckdb_audit(both):

@@ -170,11 +170,19 @@ def _volume_frame(con, run_id: str) -> list[dict]:
             for d, n, m, runs in rows if runs >= 3]
 
 
-def validate_marts(warehouse: Path, run_id: str, as_of: date) -> ValidationReport:
+def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duckdb") -> ValidationReport:
     """The gate before publish: keys after dbt's dedupe of this run's records, and every
-    table of the ``marts`` schema, whole."""
+    table of the ``marts`` schema, whole. ``target`` postgres: the same queries and suites
+    on the Postgres warehouse (its audit, staging views and marts); GX's context stays
+    beside the DuckDB warehouse file."""
     runner = _Runner(warehouse, run_id, "marts")
-    con = connect(warehouse, read_only=True)
+    if target == "postgres":
+        from upsell.target import pg_connect
+        from upsell.validate.pgconn import PgQueries
+
+        con = PgQueries(pg_connect())
+    else:
+        con = connect(warehouse, read_only=True)
     try:
         loads = con.execute("""SELECT dataset, load_id FROM audit.file_loads
             WHERE run_id = ? AND status = 'loaded' AND rows_loaded > 0""", [run_id]).fetchall()
@@ -210,7 +218,7 @@ def _reconciliations(con, marts: list[str], as_of: date) -> dict[str, dict[str, 
     """Totals the marts must reproduce, computed from the raw layer's newest versions."""
     out: dict[str, dict[str, float]] = {}
     paid = """SELECT coalesce(sum(amount_jpy), 0) FROM staging.stg_billing__invoices
-              WHERE status = 'paid' AND invoice_date > ?::DATE - INTERVAL {days} DAY AND invoice_date <= ?::DATE"""
+              WHERE status = 'paid' AND invoice_date > ?::DATE - {days} AND invoice_date <= ?::DATE"""
     if "customer_rfm" in marts:
         total = con.execute(paid.format(days=365), [as_of, as_of]).fetchone()[0]
         out["customer_rfm"] = {"monetary_jpy": float(total)}
