@@ -173,12 +173,12 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
     if res.published:
         print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
               f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
-    elif res.target == "postgres" and res.dbt:
+    elif res.pg_published:
         from upsell.target import pg_settings
 
         pg = pg_settings()
-        print(f"Marts built in Postgres {pg['host']}:{pg['port']}/{pg['dbname']}, schema marts "
-              "(validated; publish is DuckDB-only for now)")
+        print(f"Published {len(res.pg_published.rows)} marts for BI to Postgres {pg['host']}:{pg['port']}/"
+              f"{pg['dbname']}, schema {res.pg_published.schema}")
     return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1
 
 

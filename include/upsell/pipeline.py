@@ -12,6 +12,7 @@ from pathlib import Path
 
 from upsell.ingest import IngestResult, ingest
 from upsell.pg_load import CopyResult, copy_to_postgres
+from upsell.pg_publish import PgPublishResult, publish_postgres
 from upsell.publish import PublishResult, publish
 from upsell.target import selected_target
 from upsell.transform import DbtResult, run_dbt
@@ -42,11 +43,11 @@ class RunResult:
     target: str = "duckdb"
     copied: CopyResult | None = None  # file loads copied to Postgres (postgres target)
 
+    pg_published: PgPublishResult | None = None  # marts_build → marts (postgres target)
+
     @property
     def ok(self) -> bool:
-        # the Postgres target has no publish step yet: dbt builds straight into schema marts,
-        # and a run that returns has passed dbt's tests and the marts validation
-        return self.published is not None or (self.target == "postgres" and len(self.validations or []) == 2)
+        return self.published is not None or self.pg_published is not None
 
 
 def default_run_id(as_of: date) -> str:
@@ -62,8 +63,8 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
 
     ``target`` (default ``$UPSELL_TARGET``, else duckdb): with ``postgres``, ingestion still
     runs in the DuckDB file, each committed file load is then copied to Postgres, and dbt
-    builds the marts in Postgres (schema ``marts``), validated there by the same suites;
-    publish is DuckDB-only for now (see README, "Postgres warehouse target").
+    builds the marts in Postgres schema ``marts_build``; the same suites validate them
+    there, and publish replaces schema ``marts`` with them in one transaction.
     """
     target = selected_target(target)
     run_id = run_id or default_run_id(as_of)
@@ -77,6 +78,7 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
         result.dbt = build(warehouse, as_of, tz, target)
         result.validations.append(validate_marts(warehouse, run_id, as_of, target))
         check(result.validations)
+        result.pg_published = publish_postgres(run_id, as_of)
         return result
     result.dbt = build(warehouse, as_of, tz)
     result.validations.append(validate_marts(warehouse, run_id, as_of))

@@ -1,4 +1,5 @@
-"""The copy of committed file loads from DuckDB to a real Postgres server.
+"""The Postgres target's own steps on a real server: the copy of committed file loads from
+DuckDB, and the publish of ``marts_build`` into ``marts``.
 
 Small landing folders written here (expected values hand-computed from these rows); a
 throw-away database ``pgtarget_<random>`` per test, dropped afterwards. Skipped when no
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import psycopg2
@@ -17,6 +18,7 @@ import pytest
 
 from upsell.ingest import ingest
 from upsell.pg_load import copy_to_postgres
+from upsell.pg_publish import PublishError, publish_postgres
 
 ACCOUNTS = (
     "account_id,account_name,industry,employee_count,capital_jpy,prefecture,fiscal_year_end_month,"
@@ -103,8 +105,9 @@ def test_copy_is_idempotent_and_picks_up_new_loads(landing, warehouse, pg):
 
 def test_a_failing_file_leaves_nothing_behind_and_the_others_stay(landing, warehouse, pg):
     landing.write("crm/accounts_20250402.csv", ACCOUNTS)
-    landing.write("crm/accounts_20250501.csv", ACCOUNTS_LATER)
     ingest(landing.root, warehouse)
+    landing.write("crm/accounts_20250501.csv", ACCOUNTS_LATER)
+    ingest(landing.root, warehouse)  # a later night: copied after the first file
     copy_to_postgres(warehouse)  # creates the tables
     with pg.cursor() as cur:
         cur.execute("TRUNCATE raw.accounts, audit.quarantine, audit.file_loads")
@@ -121,3 +124,60 @@ def test_a_failing_file_leaves_nothing_behind_and_the_others_stay(landing, wareh
         cur.execute("ALTER TABLE raw.accounts DROP CONSTRAINT no_a9")
     pg.commit()
     assert copy_to_postgres(warehouse).loads and _rows(pg, "SELECT count(*) FROM raw.accounts") == [(3,)]
+
+
+def _build_schema(pg, marts: dict[str, int]) -> None:
+    """marts_build with tables of n rows each, as dbt would leave it."""
+    with pg.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS marts_build; CREATE SCHEMA IF NOT EXISTS audit")
+        for mart, n in marts.items():
+            cur.execute(f"DROP TABLE IF EXISTS marts_build.{mart}")
+            cur.execute(f"CREATE TABLE marts_build.{mart} AS SELECT g AS id FROM generate_series(1, {n}) AS g")
+    pg.commit()
+
+
+def test_publish_replaces_every_mart_at_once_and_records_it(pg):
+    _build_schema(pg, {"customer_rfm": 3, "old_mart": 1})
+    publish_postgres("run-1", date(2026, 10, 30), pg)
+    _build_schema(pg, {"customer_rfm": 5, "mrr_movements": 2})
+    with pg.cursor() as cur:
+        cur.execute("DROP TABLE marts_build.old_mart")
+    pg.commit()
+    result = publish_postgres("run-2", date(2026, 10, 31), pg)
+    assert result.rows == {"customer_rfm": 5, "mrr_movements": 2}
+    tables = _rows(pg, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1")
+    assert tables == [("customer_rfm",), ("mrr_movements",)]  # old_mart left the project: gone
+    assert _rows(pg, "SELECT count(*) FROM marts.customer_rfm") == [(5,)]
+    assert _rows(pg, "SELECT run_id, mart, rows FROM audit.publishes ORDER BY run_id, mart") == [
+        ("run-1", "customer_rfm", 3), ("run-1", "old_mart", 1),
+        ("run-2", "customer_rfm", 5), ("run-2", "mrr_movements", 2)]
+
+
+def test_a_view_on_a_served_mart_survives_a_publish(pg):
+    _build_schema(pg, {"customer_rfm": 3})
+    publish_postgres("run-1", date(2026, 10, 30), pg)
+    with pg.cursor() as cur:
+        cur.execute("CREATE VIEW public.bi_view AS SELECT * FROM marts.customer_rfm")
+    pg.commit()
+    _build_schema(pg, {"customer_rfm": 4})  # same columns: refilled in place
+    publish_postgres("run-2", date(2026, 10, 31), pg)
+    assert _rows(pg, "SELECT count(*) FROM public.bi_view") == [(4,)]
+
+
+def test_a_failed_publish_leaves_the_served_marts_untouched(pg):
+    _build_schema(pg, {"customer_rfm": 3, "mrr_movements": 1})
+    publish_postgres("run-1", date(2026, 10, 30), pg)
+    with pg.cursor() as cur:
+        # a view on a served mart whose columns then change: it cannot be dropped and recreated
+        cur.execute("CREATE VIEW public.bi_view AS SELECT * FROM marts.mrr_movements")
+        cur.execute("ALTER TABLE marts_build.mrr_movements ADD COLUMN note varchar")
+    pg.commit()
+    with pg.cursor() as cur:
+        cur.execute("INSERT INTO marts_build.customer_rfm SELECT 99")
+    pg.commit()
+    with pytest.raises(PublishError, match="(?s)mart mrr_movements changed.*view bi_view depends"):
+        publish_postgres("run-2", date(2026, 10, 31), pg)
+    # customer_rfm was refilled before mrr_movements failed: rolled back with it
+    assert _rows(pg, "SELECT count(*) FROM marts.customer_rfm") == [(3,)]
+    assert _rows(pg, "SELECT count(*) FROM marts.mrr_movements") == [(1,)]
+    assert _rows(pg, "SELECT DISTINCT run_id FROM audit.publishes") == [("run-1",)]

@@ -3,8 +3,9 @@
 The bundled S sample is run twice from the same landing folder: once through ingestion +
 dbt build on the default DuckDB target (in-process API), once with ``upsell run --target
 postgres`` (its own ingestion file, raw validation, copy of each file load to Postgres,
-dbt build in Postgres), into a throw-away database ``pgtarget_<random>``. Then every mart
-of ``dbt_project/models/marts`` is compared row by row.
+dbt build into ``marts_build``, marts validation, publish into ``marts``), into a
+throw-away database ``pgtarget_<random>``. Then every mart of ``dbt_project/models/marts``
+as published in Postgres' schema ``marts`` is compared row by row with DuckDB's.
 
 Values are compared exactly (Decimal money, integers, dates, text, booleans, instants),
 except double precision columns, compared with a relative tolerance of 1e-9: the two
@@ -127,7 +128,7 @@ def test_postgres_run_reports_the_copy_and_the_build(both):
     con.close()
     assert f"Copied to Postgres: {loads} file load(s)" in out
     assert "dbt build (postgres):" in out and " error" not in out.split("dbt build (postgres):")[1].splitlines()[0]
-    assert f"/{dbname}, schema marts" in out
+    assert f"Published {len(MARTS)} marts for BI to Postgres" in out and f"/{dbname}, schema marts" in out
     # the same GX suites ran on the Postgres marts (one suite per mart at least)
     marts_line = next(line for line in out.splitlines() if line.startswith("marts validation:"))
     assert int(marts_line.split(":")[1].split()[0]) >= len(MARTS)

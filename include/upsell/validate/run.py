@@ -176,11 +176,14 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duc
     on the Postgres warehouse (its audit, staging views and marts); GX's context stays
     beside the DuckDB warehouse file."""
     runner = _Runner(warehouse, run_id, "marts")
+    schema = "marts"
     if target == "postgres":
+        from upsell.pg_publish import BUILD_SCHEMA
         from upsell.target import pg_connect
         from upsell.validate.pgconn import PgQueries
 
         con = PgQueries(pg_connect())
+        schema = BUILD_SCHEMA  # dbt's output on Postgres, before publish copies it to marts
     else:
         con = connect(warehouse, read_only=True)
     try:
@@ -193,11 +196,11 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duc
                              f"WHERE _load_id IN ({', '.join('?' for _ in ids)})", ids).df()
             runner.validate(f"staging.{dataset}.keys", df, suites.raw_keys_suite(dataset))
         marts = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
         previous = _previous_publish_counts(con)
         reconciliations = _reconciliations(con, marts, as_of)
         for mart in marts:
-            df = _floats(con.execute(f"SELECT * FROM marts.{mart}").df())
+            df = _floats(con.execute(f"SELECT * FROM {schema}.{mart}").df())
             runner.validate(f"marts.{mart}", df, suites.mart_suite(
                 mart, list(df.columns), previous.get(mart), ROWCOUNT_TOLERANCE, reconciliations.get(mart)))
     finally:
@@ -210,8 +213,9 @@ def _previous_publish_counts(con) -> dict[str, int]:
                          "AND table_name = 'publishes'").fetchone()[0]
     if not exists:
         return {}
-    return dict(con.execute("""SELECT mart, rows FROM audit.publishes
-        QUALIFY row_number() OVER (PARTITION BY mart ORDER BY published_at DESC) = 1""").fetchall())
+    return dict(con.execute("""SELECT mart, rows FROM (
+        SELECT mart, rows, row_number() OVER (PARTITION BY mart ORDER BY published_at DESC) AS n
+        FROM audit.publishes) AS latest WHERE n = 1""").fetchall())
 
 
 def _reconciliations(con, marts: list[str], as_of: date) -> dict[str, dict[str, float]]:
