@@ -94,6 +94,9 @@ lint: setup  ## ruff
 bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale email events
 	$(BIN)/python -m upsell.bench.ingest --scale M --out bench-data
 
+bench-targets: setup  ## DuckDB vs Postgres target: ingest and dbt build timings on the S sample (needs a Postgres server, PG* vars)
+	$(BIN)/python -m upsell.bench.targets --landing $(LANDING) --mappings $(MAPPINGS) --rounds 3
+
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 
@@ -103,4 +106,4 @@ bench-clv: setup  ## predictive CLV fit + scoring time at 50k..500k synthetic cu
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench-ingest bench-clv bench-dag-parse clean browser columns report
+.PHONY: help setup manifest run run-cli test lint bench-ingest bench-clv bench-dag-parse bench-targets clean browser columns report

@@ -14,7 +14,8 @@
     (extract(year from {{ d }}) - case when extract(month from {{ d }}) < {{ var('fiscal_year_start_month') }} then 1 else 0 end)
 {%- endmacro %}
 
-{#- Whole days between two dates (b - a). -#}
+{#- Whole days between two dates (b - a), as a bigint on every adapter (Postgres' date
+    subtraction gives an integer, DuckDB's date_diff a bigint). -#}
 {% macro days_between(a, b) -%}
-    {{ dbt.datediff(a, b, 'day') }}
+    cast({{ dbt.datediff(a, b, 'day') }} as bigint)
 {%- endmacro %}

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="last as-of date of a --from range (inclusive)")
     run.add_argument("--run-id", default=None,
                      help="id recorded in the audit (default manual__<as-of>; with --from/--to: <ID>__<as-of>)")
+    run.add_argument("--target", choices=["duckdb", "postgres"], default=None,
+                     help="warehouse the marts are built in (default $UPSELL_TARGET, else duckdb); "
+                          "postgres: connection from PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE")
     run.add_argument("--serving", type=Path, default=None,
                      help="serving folder for BI (default: <warehouse dir>/serving, or $UPSELL_SERVING_DIR)")
 
@@ -161,7 +164,7 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
 
     try:
         res = run_nightly(args.landing, args.warehouse, as_of, run_id, tz=args.tz,
-                          mapping_dirs=args.mappings, serving_dir=args.serving)
+                          mapping_dirs=args.mappings, serving_dir=args.serving, target=args.target)
     except ValidationFailed as exc:
         for report in exc.reports:
             print(report.summary(), file=sys.stderr)
@@ -173,13 +176,22 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
         return 1
     print(f"Nightly run {res.run_id} (as of {res.as_of}) finished in {time.perf_counter() - t0:.1f} s")
     print_ingest_summary(res.ingest, args.warehouse)
+    if res.copied:
+        print(f"Copied to Postgres: {len(res.copied.loads)} file load(s), {res.copied.rows_loaded:,} raw rows, "
+              f"{res.copied.rows_quarantined:,} quarantined rows ({res.copied.already_present} already there)")
     if res.dbt:
-        print("dbt build: " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
+        print(f"dbt build ({res.target}): " + ", ".join(f"{n} {k}" for k, n in sorted(res.dbt.counts.items())))
     for report in res.validations or []:
         print(report.summary())
     if res.published:
         print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
               f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
+    elif res.pg_published:
+        from upsell.target import pg_settings
+
+        pg = pg_settings()
+        print(f"Published {len(res.pg_published.rows)} marts for BI to Postgres {pg['host']}:{pg['port']}/"
+              f"{pg['dbname']}, schema {res.pg_published.schema}")
     if res.report:
         print(f"Report: {res.report.path} (latest: {res.report.latest})")
     return 0 if res.ok and not (args.strict and res.ingest.count("quarantined")) else 1

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from upsell.ingest import IngestResult, ingest
+from upsell.pg_load import CopyResult, copy_to_postgres
+from upsell.pg_publish import PgPublishResult, publish_postgres
 from upsell.publish import PublishResult, publish
 from upsell.report import build_report
+from upsell.target import selected_target
 from upsell.transform import DbtResult, run_dbt
 from upsell.validate import ValidationReport, validate_marts, validate_raw
 
@@ -43,10 +46,14 @@ class RunResult:
     validations: list[ValidationReport] | None = None
     published: PublishResult | None = None
     report: ReportResult | None = None
+    target: str = "duckdb"
+    copied: CopyResult | None = None  # file loads copied to Postgres (postgres target)
+
+    pg_published: PgPublishResult | None = None  # marts_build → marts (postgres target)
 
     @property
     def ok(self) -> bool:
-        return self.published is not None
+        return self.published is not None or self.pg_published is not None
 
 
 def default_run_id(as_of: date) -> str:
@@ -56,14 +63,30 @@ def default_run_id(as_of: date) -> str:
 
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
-                serving_dir: Path | None = None, progress=None) -> RunResult:
-    """ingest → validate raw → dbt build → validate marts → publish → report. Raises on failure;
-    publishes only when every error-level expectation and every dbt test passed."""
+                serving_dir: Path | None = None, progress=None, target: str | None = None) -> RunResult:
+    """ingest → validate raw → dbt build → validate marts → publish → report. Raises on
+    failure; publishes only when every error-level expectation and every dbt test passed.
+
+    ``target`` (default ``$UPSELL_TARGET``, else duckdb): with ``postgres``, ingestion still
+    runs in the DuckDB file, each committed file load is then copied to Postgres, and dbt
+    builds the marts in Postgres schema ``marts_build``; the same suites validate them
+    there, and publish replaces schema ``marts`` with them in one transaction (the HTML report
+    reads the served DuckDB file, so it is built for the DuckDB target only).
+    """
+    target = selected_target(target)
     run_id = run_id or default_run_id(as_of)
     result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
-                                             progress=progress))
+                                             progress=progress), target=target)
     result.validations = [validate_raw(warehouse, run_id, as_of, tz)]
     check(result.validations)  # bad raw data stops here, before it reaches any model
+    if target == "postgres":
+        # the raw rows just validated, copied file by file with reconciled counts
+        result.copied = copy_to_postgres(warehouse)
+        result.dbt = build(warehouse, as_of, tz, target)
+        result.validations.append(validate_marts(warehouse, run_id, as_of, target))
+        check(result.validations)
+        result.pg_published = publish_postgres(run_id, as_of)
+        return result
     result.dbt = build(warehouse, as_of, tz)
     result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
@@ -73,8 +96,8 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     return result
 
 
-def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo") -> DbtResult:
-    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
+def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb") -> DbtResult:
+    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz}, target=target)
 
 
 def check(reports: list[ValidationReport]) -> None:

@@ -170,11 +170,22 @@ def _volume_frame(con, run_id: str) -> list[dict]:
             for d, n, m, runs in rows if runs >= 3]
 
 
-def validate_marts(warehouse: Path, run_id: str, as_of: date) -> ValidationReport:
+def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duckdb") -> ValidationReport:
     """The gate before publish: keys after dbt's dedupe of this run's records, and every
-    table of the ``marts`` schema, whole."""
+    table of the ``marts`` schema, whole. ``target`` postgres: the same queries and suites
+    on the Postgres warehouse (its audit, staging views and marts); GX's context stays
+    beside the DuckDB warehouse file."""
     runner = _Runner(warehouse, run_id, "marts")
-    con = connect(warehouse, read_only=True)
+    schema = "marts"
+    if target == "postgres":
+        from upsell.pg_publish import BUILD_SCHEMA
+        from upsell.target import pg_connect
+        from upsell.validate.pgconn import PgQueries
+
+        con = PgQueries(pg_connect())
+        schema = BUILD_SCHEMA  # dbt's output on Postgres, before publish copies it to marts
+    else:
+        con = connect(warehouse, read_only=True)
     try:
         loads = con.execute("""SELECT dataset, load_id FROM audit.file_loads
             WHERE run_id = ? AND status = 'loaded' AND rows_loaded > 0""", [run_id]).fetchall()
@@ -185,11 +196,11 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date) -> ValidationRepor
                              f"WHERE _load_id IN ({', '.join('?' for _ in ids)})", ids).df()
             runner.validate(f"staging.{dataset}.keys", df, suites.raw_keys_suite(dataset))
         marts = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
         previous = _previous_publish_counts(con)
         reconciliations = _reconciliations(con, marts, as_of)
         for mart in marts:
-            df = _floats(con.execute(f"SELECT * FROM marts.{mart}").df())
+            df = _floats(con.execute(f"SELECT * FROM {schema}.{mart}").df())
             snapshots = _snapshot_counts(df, as_of)
             runner.validate(f"marts.{mart}", df, suites.mart_suite(
                 mart, list(df.columns), None if snapshots else previous.get(mart), ROWCOUNT_TOLERANCE,
@@ -230,15 +241,16 @@ def _previous_publish_counts(con) -> dict[str, int]:
                          "AND table_name = 'publishes'").fetchone()[0]
     if not exists:
         return {}
-    return dict(con.execute("""SELECT mart, rows FROM audit.publishes
-        QUALIFY row_number() OVER (PARTITION BY mart ORDER BY published_at DESC) = 1""").fetchall())
+    return dict(con.execute("""SELECT mart, rows FROM (
+        SELECT mart, rows, row_number() OVER (PARTITION BY mart ORDER BY published_at DESC) AS n
+        FROM audit.publishes) AS latest WHERE n = 1""").fetchall())
 
 
 def _reconciliations(con, marts: list[str], as_of: date) -> dict[str, dict[str, float]]:
     """Totals the marts must reproduce, computed from the raw layer's newest versions."""
     out: dict[str, dict[str, float]] = {}
     paid = """SELECT coalesce(sum(amount_jpy), 0) FROM staging.stg_billing__invoices
-              WHERE status = 'paid' AND invoice_date > ?::DATE - INTERVAL {days} DAY AND invoice_date <= ?::DATE"""
+              WHERE status = 'paid' AND invoice_date > ?::DATE - {days} AND invoice_date <= ?::DATE"""
     if "customer_rfm" in marts:
         total = con.execute(paid.format(days=365), [as_of, as_of]).fetchone()[0]
         out["customer_rfm"] = {"monetary_jpy": float(total)}

@@ -101,7 +101,7 @@ final as (
         {{ days_between('first_purchase_date', as_of_date()) }} as clv_t_days,
         case
             when purchase_days > 1
-                then (revenue_jpy - first_day_revenue_jpy) / (purchase_days - 1)
+                then cast(revenue_jpy - first_day_revenue_jpy as double precision) / (purchase_days - 1)
             else 0
         end as clv_monetary_value_jpy
     from per_account
