@@ -132,8 +132,9 @@ def test_celery_on_redis_with_postgres_metadata(compose):
     env = environment(compose["services"]["airflow-worker"])
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert re.fullmatch(r"redis://redis:6379/\d+", env["AIRFLOW__CELERY__BROKER_URL"])
+    assert re.fullmatch(r"redis://redis:6379/\d+", env["AIRFLOW__CELERY__RESULT_BACKEND"])
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] != env["AIRFLOW__CELERY__BROKER_URL"]
     assert re.fullmatch(r"postgresql\+psycopg2://[^:]+:[^@]+@postgres:5432/\w+", env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     # every Airflow service runs with the same configuration
     for name in AIRFLOW_SERVICES:
