@@ -80,10 +80,14 @@ def services() -> None:
         unavailable(f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}: {exc}")
 
 
-def pg(dbname: str = "postgres"):
-    con = psycopg2.connect(dbname=dbname, **PG)
+def admin(sql: str) -> None:
+    """CREATE/DROP DATABASE: outside a transaction (autocommit, no `with connection`)."""
+    con = psycopg2.connect(dbname="postgres", **PG)
     con.autocommit = True
-    return con
+    try:
+        con.cursor().execute(sql)
+    finally:
+        con.close()
 
 
 def flush_redis() -> None:
@@ -141,7 +145,7 @@ class NativeTopology:
     def native(self, value: str) -> str:
         for pattern, replacement in self.substitutions:
             value = pattern.sub(lambda _m, r=replacement: r, value)
-        left = re.search(r"(//|@)(postgres|redis|airflow-apiserver)[:/]|localhost:\d+|(?<![\w.])/(opt|data)/", value)
+        left = re.search(r"(//|@)(postgres|redis|airflow-apiserver):\d+(/|$)|localhost:\d+|(?<![\w.])/(opt|data)/", value)
         assert not left, f"untranslated container reference {left[0]!r} in {value!r}"
         return value
 
@@ -201,8 +205,7 @@ def topology(services, tmp_path_factory):
     logs = root / "logs"
     logs.mkdir()
     flush_redis()
-    with pg() as con, con.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{database}"')
+    admin(f'CREATE DATABASE "{database}"')
     components: list[subprocess.Popen] = []
     try:
         init = subprocess.run(["bash", "-c", topo.init_script()], env=topo.env("airflow-init"),
@@ -220,12 +223,12 @@ def topology(services, tmp_path_factory):
         for proc in reversed(components):
             stop(proc)
         flush_redis()
-        with pg() as con, con.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def metadata(database: str, sql: str, params: tuple = ()) -> list[tuple]:
-    con = pg(database)
+    con = psycopg2.connect(dbname=database, **PG)
+    con.autocommit = True
     try:
         with con.cursor() as cur:
             cur.execute(sql, params)

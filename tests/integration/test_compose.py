@@ -12,6 +12,7 @@ uv.lock. Runs in ~10 s (one Airflow CLI parser in a subprocess).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -136,6 +137,10 @@ def test_celery_on_redis_with_postgres_metadata(compose):
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] != env["AIRFLOW__CELERY__BROKER_URL"]
     assert re.fullmatch(r"postgresql\+psycopg2://[^:]+:[^@]+@postgres:5432/\w+", env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    # the drivers those URLs need are in the lock (the image installs exactly the lock):
+    # Airflow 3 opens the metadata DB through an async engine too (asyncpg on PostgreSQL)
+    for module in ("psycopg2", "asyncpg", "redis", "airflow.providers.celery"):
+        assert importlib.util.find_spec(module) is not None, f"{module} is not installed from uv.lock"
     # every Airflow service runs with the same configuration
     for name in AIRFLOW_SERVICES:
         other = environment(compose["services"][name])
