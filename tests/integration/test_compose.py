@@ -187,8 +187,10 @@ def test_service_commands_are_commands_of_the_locked_airflow(compose):
     """`command: X` runs `airflow X` (the image's entrypoint): parse each with the CLI of
     the Airflow in .venv, Celery commands included (they come with the executor)."""
     commands = [compose["services"][n]["command"].split() for n, c in AIRFLOW_SERVICES.items() if c]
+    # and the Celery app the worker loads imports (celery 5.7 broke the provider's import)
     probe = ("import json, sys\nfrom airflow.cli import cli_parser\nparser = cli_parser.get_parser()\n"
-             "for argv in json.loads(sys.argv[1]):\n    parser.parse_args(argv)\nprint('ok')\n")
+             "for argv in json.loads(sys.argv[1]):\n    parser.parse_args(argv)\n"
+             "import airflow.providers.celery.executors.celery_executor\nprint('ok')\n")
     proc = subprocess.run([sys.executable, "-c", probe, json.dumps(commands)], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                                             "AIRFLOW_HOME": str(REPO / "var" / "airflow-cli-probe")})
