@@ -250,7 +250,8 @@ def test_nightly_run_on_the_celery_topology(topology):
     stats = subprocess.run([str(BIN / "celery"), "--app", CELERY_APP, "inspect", "stats", "--json"],
                            env=topo.env("airflow-worker"), capture_output=True, text=True, timeout=120)
     assert stats.returncode == 0, stats.stdout + stats.stderr
-    (worker_stats,) = json.loads(stats.stdout).values()
+    reply = next(line for line in reversed(stats.stdout.splitlines()) if line.startswith("{"))  # after log lines
+    (worker_stats,) = json.loads(reply).values()
     assert worker_stats["pool"]["max-concurrency"] == 2
     assert len(worker_stats["pool"]["processes"]) == 2
 
