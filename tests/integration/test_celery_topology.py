@@ -300,5 +300,8 @@ def test_nightly_run_on_the_celery_topology(topology):
     backend = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DBS[1])
     results = [json.loads(backend.get(k)) for k in backend.scan_iter("celery-task-meta-*")]
     assert len(results) >= len(pooled), (len(results), len(pooled))
-    assert {r["status"] for r in results} == {"SUCCESS"}
+    # the last task's result may still read STARTED: its task instance reports success to
+    # the API server (and the run finishes) before the Celery task itself returns
+    assert {r["status"] for r in results} <= {"SUCCESS", "STARTED"}, [r["status"] for r in results]
+    assert sum(r["status"] == "SUCCESS" for r in results) >= len(pooled) - 1
     assert "received" in (logs / "airflow-worker.log").read_text().lower()
