@@ -16,7 +16,7 @@ the DAG does not also start the scheduled run of today's interval beside the one
 The run: ``upsell_nightly`` triggered (``as_of`` 2026-10-31) on the bundled S sample. Checked: the run succeeds; the served marts are as of 2026-10-31;
 the worker had two processes, yet no two tasks of the ``upsell_duckdb`` pool overlapped in
 time, although four ingest tasks were ready at once; and the tasks went through Celery
-(results in the Redis result backend). Takes ~10 min here (~25 min under heavy load) (114 tasks, 109
+(results in the Redis result backend). Takes ~10 min here, ~25 min under heavy load (114 tasks, 109
 of them one at a time through the pool, each its own process; a shared 2-core machine). Skips when PostgreSQL or Redis is unreachable,
 unless ``CI`` is set: then it fails.
 """
