@@ -16,16 +16,11 @@ two `upsell run` warehouses are built (~4 min, both at once).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -33,10 +28,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.integration.airflow_procs import BIN, airflow, free_port, http_ok, json_output, start, stop, wait_until
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 SAMPLE = REPO / "include" / "sample"
 MAPPINGS = REPO / "include" / "mappings" / "salesforce"
 SALT = "backfill-test-salt"
@@ -162,39 +158,6 @@ def assert_history_covers_every_date(warehouse: Path) -> None:
 # ---------------------------------------------------------------- airflow backfill create
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def airflow(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"airflow {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-    return proc
-
-
-def json_output(proc: subprocess.CompletedProcess):
-    out = proc.stdout
-    return json.loads(out[min(i for i in (out.find("[{"), out.find("[]")) if i >= 0):])
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a component started in its own session, and everything it started."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def airflow_backfill(tmp_path_factory):
     """`airflow backfill create` over DATES, executed by a real scheduler (LocalExecutor on
@@ -237,18 +200,9 @@ def airflow_backfill(tmp_path_factory):
     try:
         for name, args in (("api-server", ["api-server", "--apps", "execution", "-w", "1", "-p", str(api_port)]),
                            ("scheduler", ["scheduler"])):
-            with open(logs / f"{name}.log", "w") as out:
-                components.append(subprocess.Popen([str(BIN / "airflow"), *args], env=env, stdout=out,
-                                                   stderr=subprocess.STDOUT, start_new_session=True))
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{api_port}/execution/health", timeout=5).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (logs / "api-server.log").read_text()[-3000:]
-                assert all(p.poll() is None for p in components), "an Airflow component exited"
-                time.sleep(2)
+            components.append(start([str(BIN / "airflow"), *args], env, logs / f"{name}.log"))
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/execution/health"), 180, "the API server",
+                   components, logs)
 
         # the runs computing as of D1..D3 are those whose logical date (the start of the data
         # interval, 02:00 Asia/Tokyo) falls on D1..D3 in Tokyo
