@@ -67,14 +67,22 @@ default_args = {
 )
 def upsell_nightly():
     @task
-    def resolve_as_of(params=None, data_interval_end=None, dag_run=None, run_id=None) -> dict:
-        """The business date this run computes, derived from the data interval (never now()).
-        A manual run triggered without a logical date has no data interval: it computes as of
-        the day before it was triggered (its ``run_after``), like a scheduled run at that time."""
+    def resolve_as_of(params=None, data_interval_end=None, logical_date=None, dag_run=None, run_id=None) -> dict:
+        """The business date this run computes, derived from the run's dates (never now()).
+
+        Scheduled and backfill runs: the end of the data interval. A manual run: its logical
+        date (`airflow dags trigger --logical-date`, `airflow dags test <date>`), else the time
+        it was triggered (``run_after``); Airflow infers a manual run's data interval from the
+        trigger time, not from the logical date given, so the interval is not used for it.
+        The ``as_of`` param overrides all of them."""
         from upsell.tasks import as_of_for
 
         override = (params or {}).get("as_of")
-        end = data_interval_end or getattr(dag_run, "run_after", None)
+        run_after = getattr(dag_run, "run_after", None)
+        if "manual" in str(getattr(dag_run, "run_type", "")):
+            end = logical_date or run_after
+        else:
+            end = data_interval_end or logical_date or run_after
         as_of = override or as_of_for(end, TZ).isoformat()
         return {"as_of": as_of, "run_id": run_id}
 

@@ -151,6 +151,19 @@ print(json.dumps({
     # `airflow dags trigger` without --logical-date: no data interval, run_after = trigger time
     "manual": resolve(params={}, data_interval_end=None,
                       dag_run=SimpleNamespace(run_after=datetime(2026, 11, 1, 15, 30, tzinfo=utc)), run_id="m")["as_of"],
+    # `airflow dags trigger --logical-date 2026-11-01T00:00:00+00:00` on 2026-11-24: Airflow
+    # infers the interval from the trigger time; the logical date given decides
+    "manual_logical": resolve(params={}, data_interval_end=datetime(2026, 11, 23, 17, tzinfo=utc),
+                              logical_date=datetime(2026, 11, 1, tzinfo=utc),
+                              dag_run=SimpleNamespace(run_type="manual", run_after=datetime(2026, 11, 24, 3, tzinfo=utc)),
+                              run_id="ml")["as_of"],
+    "manual_now": resolve(params={}, data_interval_end=None, logical_date=None,
+                          dag_run=SimpleNamespace(run_type="manual", run_after=datetime(2026, 11, 24, 3, tzinfo=utc)),
+                          run_id="mn")["as_of"],
+    "backfill": resolve(params={}, data_interval_end=datetime(2026, 10, 30, 17, tzinfo=utc),
+                        logical_date=datetime(2026, 10, 29, 17, tzinfo=utc),
+                        dag_run=SimpleNamespace(run_type="backfill", run_after=datetime(2026, 10, 30, 17, tzinfo=utc)),
+                        run_id="b")["as_of"],
     "override": resolve(params={"as_of": "2026-10-15"}, data_interval_end=None,
                         dag_run=SimpleNamespace(run_after=datetime(2026, 11, 1, tzinfo=utc)), run_id="o")["as_of"],
     "env": {k: os.environ.get(k) for k in ("UPSELL_LANDING", "UPSELL_WAREHOUSE", "UPSELL_SERVING_DIR")},
@@ -170,6 +183,7 @@ def test_as_of_of_scheduled_manual_and_overridden_runs_and_which_variables_apply
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (got["scheduled"], got["manual"], got["override"]) == ("2026-10-31", "2026-11-01", "2026-10-15")
+    assert (got["manual_logical"], got["manual_now"], got["backfill"]) == ("2026-10-31", "2026-11-23", "2026-10-30")
     assert got["env"] == {"UPSELL_LANDING": str(tmp_path / "var-landing"),
                           "UPSELL_WAREHOUSE": airflow_env["UPSELL_WAREHOUSE"], "UPSELL_SERVING_DIR": None}
 
