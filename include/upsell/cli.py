@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="last as-of date of a --from range (inclusive)")
     run.add_argument("--run-id", default=None,
                      help="id recorded in the audit (default manual__<as-of>; with --from/--to: <ID>__<as-of>)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild the incremental staging tables (email events, invoice lines) from raw "
+                          "instead of updating them; needed after a salt change or a model change")
     run.add_argument("--serving", type=Path, default=None,
                      help="serving folder for BI (default: <warehouse dir>/serving, or $UPSELL_SERVING_DIR)")
 
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         for n, as_of in enumerate(dates, 1):
             run_id = f"{args.run_id}__{as_of.isoformat()}" if args.run_id else None
             print(f"== [{n}/{len(dates)}] as of {as_of}", flush=True)
-            status = run_one(args, as_of, run_id, time.perf_counter())
+            # --full-refresh rebuilds once, on the first date; the later dates update incrementally
+            status = run_one(args, as_of, run_id, time.perf_counter(), full_refresh=args.full_refresh and n == 1)
             if status:
                 print(f"Backfill stopped at as-of {as_of} ({n - 1} of {len(dates)} dates done); "
                       f"re-run from {as_of} after fixing", file=sys.stderr)
@@ -142,13 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float) -> int:
+def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float,
+            full_refresh: bool | None = None) -> int:
     """One nightly run (``upsell run --as-of``): print its summary, return the exit status."""
     from upsell.pipeline import ValidationFailed, run_nightly
 
     try:
         res = run_nightly(args.landing, args.warehouse, as_of, run_id, tz=args.tz,
-                          mapping_dirs=args.mappings, serving_dir=args.serving)
+                          mapping_dirs=args.mappings, serving_dir=args.serving,
+                          full_refresh=args.full_refresh if full_refresh is None else full_refresh)
     except ValidationFailed as exc:
         for report in exc.reports:
             print(report.summary(), file=sys.stderr)

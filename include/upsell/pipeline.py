@@ -50,23 +50,27 @@ def default_run_id(as_of: date) -> str:
 
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
-                serving_dir: Path | None = None, progress=None) -> RunResult:
+                serving_dir: Path | None = None, progress=None, full_refresh: bool = False) -> RunResult:
     """ingest → validate raw → dbt build → validate marts → publish. Raises on failure;
-    publishes only when every error-level expectation and every dbt test passed."""
+    publishes only when every error-level expectation and every dbt test passed.
+    ``full_refresh`` rebuilds the incremental staging tables from raw (history is kept)."""
     run_id = run_id or default_run_id(as_of)
     result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
                                              progress=progress))
     result.validations = [validate_raw(warehouse, run_id, as_of, tz)]
     check(result.validations)  # bad raw data stops here, before it reaches any model
-    result.dbt = build(warehouse, as_of, tz)
+    result.dbt = build(warehouse, as_of, tz, full_refresh=full_refresh)
     result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
     result.published = publish(warehouse, run_id, as_of, serving_dir)
     return result
 
 
-def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo") -> DbtResult:
-    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz})
+def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", full_refresh: bool = False) -> DbtResult:
+    """``dbt build`` for the as-of date; incremental models update in place unless
+    ``full_refresh`` (models with ``full_refresh=false``, the history snapshots, never reset)."""
+    return run_dbt("build", warehouse, as_of, extra=["--full-refresh"] if full_refresh else None,
+                   vars_={"business_tz": tz})
 
 
 def check(reports: list[ValidationReport]) -> None:
