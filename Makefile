@@ -76,6 +76,9 @@ lint: setup  ## ruff
 bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale email events
 	$(BIN)/python -m upsell.bench.ingest --scale M --out bench-data
 
+bench-nightly: setup  ## benchmark the nightly job at M: full run, incremental next night, vs bare read_csv
+	$(BIN)/python -m upsell.bench.nightly --scale M --out bench-data --verify
+
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 

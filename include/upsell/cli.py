@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--scale", choices=["S", "M", "L"], default="S")
     gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--next-day", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="instead: add that day's new files (email events, invoice lines: new, late, "
+                          "re-exported) to the landing folder already generated in --out")
     return parser
 
 
@@ -106,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_gx_logging()
     t0 = time.perf_counter()
+    if args.command == "generate" and args.next_day:
+        from upsell.generate.increment import generate_next_day
+
+        inc = generate_next_day(args.out, args.next_day, args.seed)
+        print(f"Wrote {inc.email_file} and {inc.invoice_file} in {time.perf_counter() - t0:.1f} s: "
+              + ", ".join(f"{k} {v:,}" for k, v in sorted(inc.counts.items())))
+        return 0
     if args.command == "generate":
         from upsell.generate import generate
 
