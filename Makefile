@@ -97,6 +97,9 @@ bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale e
 bench-targets: setup  ## DuckDB vs Postgres target: ingest and dbt build timings on the S sample (needs a Postgres server, PG* vars)
 	$(BIN)/python -m upsell.bench.targets --landing $(LANDING) --mappings $(MAPPINGS) --rounds 3
 
+bench-nightly: setup  ## benchmark the nightly job at M: full run, incremental next night, vs bare read_csv
+	$(BIN)/python -m upsell.bench.nightly --scale M --out bench-data --verify
+
 clean:  ## remove build output and the local warehouse (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
 

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", choices=["duckdb", "postgres"], default=None,
                      help="warehouse the marts are built in (default $UPSELL_TARGET, else duckdb); "
                           "postgres: connection from PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild the incremental staging tables (email events, invoice lines) from raw "
+                          "instead of updating them; needed after a salt change or a model change")
     run.add_argument("--serving", type=Path, default=None,
                      help="serving folder for BI (default: <warehouse dir>/serving, or $UPSELL_SERVING_DIR)")
 
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--scale", choices=["S", "M", "L"], default="S")
     gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--next-day", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="instead: add that day's new files (email events, invoice lines: new, late, "
+                          "re-exported) to the landing folder already generated in --out")
     return parser
 
 
@@ -112,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_gx_logging()
     t0 = time.perf_counter()
+    if args.command == "generate" and args.next_day:
+        from upsell.generate.increment import generate_next_day
+
+        inc = generate_next_day(args.out, args.next_day, args.seed)
+        print(f"Wrote {inc.email_file} and {inc.invoice_file} in {time.perf_counter() - t0:.1f} s: "
+              + ", ".join(f"{k} {v:,}" for k, v in sorted(inc.counts.items())))
+        return 0
     if args.command == "generate":
         from upsell.generate import generate
 
@@ -148,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         for n, as_of in enumerate(dates, 1):
             run_id = f"{args.run_id}__{as_of.isoformat()}" if args.run_id else None
             print(f"== [{n}/{len(dates)}] as of {as_of}", flush=True)
-            status = run_one(args, as_of, run_id, time.perf_counter())
+            # --full-refresh rebuilds once, on the first date; the later dates update incrementally
+            status = run_one(args, as_of, run_id, time.perf_counter(), full_refresh=args.full_refresh and n == 1)
             if status:
                 print(f"Backfill stopped at as-of {as_of} ({n - 1} of {len(dates)} dates done); "
                       f"re-run from {as_of} after fixing", file=sys.stderr)
@@ -158,13 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float) -> int:
+def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float,
+            full_refresh: bool | None = None) -> int:
     """One nightly run (``upsell run --as-of``): print its summary, return the exit status."""
     from upsell.pipeline import ValidationFailed, run_nightly
 
     try:
         res = run_nightly(args.landing, args.warehouse, as_of, run_id, tz=args.tz,
-                          mapping_dirs=args.mappings, serving_dir=args.serving, target=args.target)
+                          mapping_dirs=args.mappings, serving_dir=args.serving, target=args.target,
+                          full_refresh=args.full_refresh if full_refresh is None else full_refresh)
     except ValidationFailed as exc:
         for report in exc.reports:
             print(report.summary(), file=sys.stderr)

@@ -63,7 +63,8 @@ def default_run_id(as_of: date) -> str:
 
 def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None = None,
                 tz: str = "Asia/Tokyo", mapping_dirs: list[Path] | None = None,
-                serving_dir: Path | None = None, progress=None, target: str | None = None) -> RunResult:
+                serving_dir: Path | None = None, progress=None, target: str | None = None,
+                full_refresh: bool = False) -> RunResult:
     """ingest → validate raw → dbt build → validate marts → publish → report. Raises on
     failure; publishes only when every error-level expectation and every dbt test passed.
 
@@ -72,6 +73,7 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     builds the marts in Postgres schema ``marts_build``; the same suites validate them
     there, and publish replaces schema ``marts`` with them in one transaction (the HTML report
     reads the served DuckDB file, so it is built for the DuckDB target only).
+    ``full_refresh`` rebuilds the incremental staging tables from raw (history is kept).
     """
     target = selected_target(target)
     run_id = run_id or default_run_id(as_of)
@@ -82,12 +84,12 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     if target == "postgres":
         # the raw rows just validated, copied file by file with reconciled counts
         result.copied = copy_to_postgres(warehouse)
-        result.dbt = build(warehouse, as_of, tz, target)
+        result.dbt = build(warehouse, as_of, tz, target, full_refresh)
         result.validations.append(validate_marts(warehouse, run_id, as_of, target))
         check(result.validations)
         result.pg_published = publish_postgres(run_id, as_of)
         return result
-    result.dbt = build(warehouse, as_of, tz)
+    result.dbt = build(warehouse, as_of, tz, full_refresh=full_refresh)
     result.validations.append(validate_marts(warehouse, run_id, as_of))
     check(result.validations)
     result.published = publish(warehouse, run_id, as_of, serving_dir)
@@ -96,8 +98,12 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     return result
 
 
-def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb") -> DbtResult:
-    return run_dbt("build", warehouse, as_of, vars_={"business_tz": tz}, target=target)
+def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb",
+          full_refresh: bool = False) -> DbtResult:
+    """``dbt build`` for the as-of date; incremental models update in place unless
+    ``full_refresh`` (models with ``full_refresh=false``, the history snapshots, never reset)."""
+    return run_dbt("build", warehouse, as_of, extra=["--full-refresh"] if full_refresh else None,
+                   vars_={"business_tz": tz}, target=target)
 
 
 def check(reports: list[ValidationReport]) -> None:
