@@ -32,6 +32,10 @@ import pytest
 from upsell.ingest import ingest
 from upsell.pipeline import build
 
+# throw-away database names: pgtarget_<random>, or $UPSELL_TEST_PG_PREFIX_<random> when several
+# checkouts share one server
+DB_PREFIX = os.environ.get("UPSELL_TEST_PG_PREFIX", "pgtarget")
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
 MAPPINGS = REPO / "include" / "mappings" / "salesforce"
@@ -61,7 +65,7 @@ def _admin():
 @pytest.fixture(scope="module")
 def pg_database():
     admin = _admin()
-    name = f"pgtarget_{secrets.token_hex(4)}"
+    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     try:
