@@ -17,7 +17,7 @@ from upsell.pg_publish import PgPublishResult, publish_postgres
 from upsell.publish import PublishResult, publish
 from upsell.report import build_report
 from upsell.target import selected_target
-from upsell.transform import DbtResult, run_dbt
+from upsell.transform import DbtResult, dbt_work_dir, run_dbt
 from upsell.validate import ValidationReport, validate_marts, validate_raw
 
 if TYPE_CHECKING:
@@ -98,12 +98,39 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     return result
 
 
+# dbt-postgres runs no Python models: on Postgres the predictive CLV fit/score runs in
+# Python between two builds (upsell.pg_clv; the selectors are in dbt_project/selectors.yml)
+PG_BUILD_SELECTORS = ("clv_inputs", "after_clv_inputs")
+
+
 def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb",
           full_refresh: bool = False) -> DbtResult:
-    """``dbt build`` for the as-of date; incremental models update in place unless
+    """dbt build of every model and test. DuckDB: one ``dbt build`` (the CLV models are dbt
+    Python models). Postgres: ``dbt build --selector clv_inputs``, the CLV step in Python
+    (:func:`upsell.pg_clv.run_clv_step`), ``dbt build --selector after_clv_inputs``; the
+    result sums both builds' counts. Incremental models update in place unless
     ``full_refresh`` (models with ``full_refresh=false``, the history snapshots, never reset)."""
-    return run_dbt("build", warehouse, as_of, extra=["--full-refresh"] if full_refresh else None,
-                   vars_={"business_tz": tz}, target=target)
+    vars_ = {"business_tz": tz}
+    refresh = ["--full-refresh"] if full_refresh else []
+    if target != "postgres":
+        return run_dbt("build", warehouse, as_of, extra=refresh or None, vars_=vars_, target=target)
+    from upsell.pg_clv import run_clv_step  # pandas/scipy: only when this target runs
+
+    first, rest = PG_BUILD_SELECTORS
+    before = run_dbt("build", warehouse, as_of, extra=["--selector", first, *refresh], vars_=vars_, target=target)
+    run_clv_step(dbt_work_dir(warehouse, target) / "target" / "manifest.json")
+    after = run_dbt("build", warehouse, as_of, extra=["--selector", rest, *refresh], vars_=vars_, target=target)
+    return merge_results(before, after)
+
+
+def merge_results(*results: DbtResult) -> DbtResult:
+    """One summary of consecutive dbt invocations (counts per status added up)."""
+    merged = DbtResult(success=all(r.success for r in results))
+    for r in results:
+        merged.failures += r.failures
+        for status, n in r.counts.items():
+            merged.counts[status] = merged.counts.get(status, 0) + n
+    return merged
 
 
 def check(reports: list[ValidationReport]) -> None:

@@ -75,10 +75,15 @@ def dbt_env(warehouse: Path, target: str = "duckdb") -> dict[str, str]:
     return env
 
 
+def dbt_work_dir(warehouse: Path, target: str = "duckdb") -> Path:
+    """dbt's artifacts (``target/``: manifest, run_results) and logs for one target: one
+    folder per target, so a Postgres build never overwrites DuckDB's run_results."""
+    return Path(warehouse).resolve().parent / ("dbt" if target == "duckdb" else f"dbt-{target}")
+
+
 def dbt_args(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
              vars_: dict | None = None, target: str = "duckdb") -> list[str]:
-    # one artifacts folder per target: a Postgres build never overwrites DuckDB's run_results
-    work = Path(warehouse).resolve().parent / ("dbt" if target == "duckdb" else f"dbt-{target}")
+    work = dbt_work_dir(warehouse, target)
     all_vars = {"as_of": as_of.isoformat(), **(vars_ or {})}
     return [command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),

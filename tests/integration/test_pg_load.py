@@ -34,6 +34,11 @@ ACCOUNTS_LATER = (
 )
 
 
+# throw-away database names: pgtarget_<random>, or $UPSELL_TEST_PG_PREFIX_<random> when several
+# checkouts share one server
+DB_PREFIX = os.environ.get("UPSELL_TEST_PG_PREFIX", "pgtarget")
+
+
 def _params(dbname: str) -> dict:
     return {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
             "user": os.environ.get("PGUSER", "postgres"), "dbname": dbname}
@@ -49,7 +54,7 @@ def pg(monkeypatch):
             raise
         pytest.skip(f"PostgreSQL is not reachable ({str(exc).strip()})")
     admin.autocommit = True
-    name = f"pgtarget_{secrets.token_hex(4)}"
+    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     monkeypatch.setenv("PGDATABASE", name)

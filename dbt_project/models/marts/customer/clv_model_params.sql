@@ -15,8 +15,8 @@ final as (
     select
         cast(model as varchar) as model,
         cast(parameter as varchar) as parameter,
-        cast(value as double) as value,
-        cast(log_likelihood as double) as log_likelihood,
+        cast(value as double precision) as value,
+        cast(log_likelihood as double precision) as log_likelihood,
         cast(customers as bigint) as customers,
         cast(as_of_date as date) as as_of_date,
         cast(time_unit as varchar) as time_unit,

@@ -16,10 +16,10 @@ final as (
     select
         cast(account_id as varchar) as account_id,
         cast(as_of_date as date) as as_of_date,
-        cast(probability_alive as double) as probability_alive,
-        cast(expected_purchases_365d as double) as expected_purchases_365d,
-        cast(expected_avg_purchase_value_jpy as double) as expected_avg_purchase_value_jpy,
-        cast(predicted_clv_365d_jpy as double) as predicted_clv_365d_jpy,
+        cast(probability_alive as double precision) as probability_alive,
+        cast(expected_purchases_365d as double precision) as expected_purchases_365d,
+        cast(expected_avg_purchase_value_jpy as double precision) as expected_avg_purchase_value_jpy,
+        cast(predicted_clv_365d_jpy as double precision) as predicted_clv_365d_jpy,
         cast(horizon_days as integer) as horizon_days
     from scored
 
