@@ -15,6 +15,10 @@ WAREHOUSE ?= var/warehouse.duckdb
 MAPPINGS ?= include/mappings/salesforce
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compile the venv's bytecode at install time: with PYTHONDONTWRITEBYTECODE set (as on CI
+# machines and in many containers) every process (each Airflow task, dbt, GX) would
+# otherwise compile Airflow, dbt and Great Expectations from source on every start.
+export UV_COMPILE_BYTECODE := 1
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
