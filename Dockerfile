@@ -7,6 +7,7 @@ ENV PYTHONUNBUFFERED=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     AIRFLOW_HOME=/opt/airflow \
     HOME=/opt/airflow
