@@ -24,6 +24,12 @@ Great Expectations → publish to the BI serving location.
   same name in lower case (`upsell_landing` …). The others are read at parse time too
   (Asset URIs, dbt target, timetable), so they come from the environment only.
   Failure alerts go to the log, and to the Airflow connection `upsell_alerts` when it exists.
+* **Postgres target** (`UPSELL_TARGET=postgres` and libpq's `PG*` variables, in the
+  environment at parse and run time): after `validate_raw`, `copy_to_postgres` →
+  `dbt_build` (one task: dbt build into `marts_build` with the predictive CLV step between
+  its two invocations) → `validate` (the same suites on Postgres) → `publish` (schema
+  `marts` replaced in one transaction). No Cosmos task per model, no report, no mart Asset
+  events on this target.
 """
 
 from __future__ import annotations
@@ -36,10 +42,13 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, TaskGroup, dag, task
 
 from upsell.dag_support import POOL, dbt_task_group, email_salt, mart_assets, notify_failure, runtime_settings
+from upsell.target import selected_target
 
 TZ = os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")
 SCHEDULE = os.environ.get("UPSELL_SCHEDULE", "0 2 * * *")
 SOURCES = ["crm", "billing", "email", "plan"]
+# where the marts are built (read at parse time: it changes the tasks): duckdb or postgres
+TARGET = selected_target()
 
 default_args = {
     "owner": "data-engineering",
@@ -50,6 +59,52 @@ default_args = {
     "execution_timeout": timedelta(hours=2),
     "on_failure_callback": notify_failure,
 }
+
+
+def postgres_build(run, after):
+    """The Postgres target (``UPSELL_TARGET=postgres``): ``copy_to_postgres`` (each file load of
+    the DuckDB ledger Postgres lacks, one transaction per file) → ``dbt_build`` (dbt build into
+    schema marts_build, the predictive CLV step between its two invocations, see
+    ``upsell.pipeline.build``). One task for the build rather than Cosmos' task per model."""
+
+    @task(pool=POOL)
+    def copy_to_postgres() -> dict:
+        from upsell.pg_load import copy_to_postgres as copy
+        from upsell.tasks import warehouse_path
+
+        runtime_settings()
+        res = copy(warehouse_path())
+        return {"file_loads": len(res.loads), "rows_loaded": res.rows_loaded,
+                "rows_quarantined": res.rows_quarantined, "already_present": res.already_present}
+
+    @task(pool=POOL, retries=1)
+    def dbt_build(info: dict) -> dict:
+        from datetime import date
+
+        from upsell.pipeline import build
+        from upsell.tasks import business_tz, warehouse_path
+
+        runtime_settings()
+        res = build(warehouse_path(), date.fromisoformat(info["as_of"]), business_tz(), target="postgres")
+        return res.counts
+
+    copied = copy_to_postgres()
+    after >> copied
+    built = dbt_build(run)
+    copied >> built
+    return built
+
+
+@task(task_id="publish", pool=POOL)
+def publish_postgres(info: dict) -> dict:
+    """Replace schema marts with the validated marts_build tables in one transaction."""
+    from datetime import date
+
+    from upsell.pg_publish import publish_postgres as do_publish
+
+    runtime_settings()
+    res = do_publish(info["run_id"], date.fromisoformat(info["as_of"]))
+    return {"schema": res.schema, "rows": res.rows}
 
 
 @dag(
@@ -122,8 +177,11 @@ def upsell_nightly():
 
     raw_checked = validate_raw(run)
     ingest >> raw_checked
-    dbt = dbt_task_group(as_of="{{ ti.xcom_pull(task_ids='resolve_as_of')['as_of'] }}")
-    raw_checked >> dbt
+    if TARGET == "postgres":
+        dbt = postgres_build(run, after=raw_checked)
+    else:
+        dbt = dbt_task_group(as_of="{{ ti.xcom_pull(task_ids='resolve_as_of')['as_of'] }}")
+        raw_checked >> dbt
 
     @task(pool=POOL, retries=0)
     def validate(info: dict) -> dict:
@@ -169,9 +227,13 @@ def upsell_nightly():
 
     checked = validate(run)
     dbt >> checked
-    published = publish(run)
-    checked >> published
-    report(published)
+    if TARGET == "postgres":
+        # the report reads the served DuckDB file, which the Postgres target does not write
+        checked >> publish_postgres(run)
+    else:
+        published = publish(run)
+        checked >> published
+        report(published)
     # beside publish, not after it: an all_done leaf would mark a run whose validation
     # failed (publish upstream_failed) as successful; publish and report decide the run's state
     checked >> data_docs()

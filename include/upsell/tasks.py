@@ -97,13 +97,14 @@ def gate(layer: str, info: dict) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
     from upsell.pipeline import ValidationFailed, check
+    from upsell.target import selected_target
     from upsell.validate import validate_marts, validate_raw
 
     as_of = date.fromisoformat(info["as_of"])
     if layer == "raw":
         report = validate_raw(warehouse_path(), info["run_id"], as_of, business_tz())
     else:
-        report = validate_marts(warehouse_path(), info["run_id"], as_of)
+        report = validate_marts(warehouse_path(), info["run_id"], as_of, selected_target())
     print(report.summary())
     try:
         check([report])

@@ -5,6 +5,10 @@ table glue in upsell.clv_marts.fit_models. Vars arrive through the model's confi
 _customer__intermediate.yml): clv_time_unit, clv_l2_penalty. The mart clv_model_params
 selects from here under an enforced contract (dbt does not enforce contracts on Python
 models).
+
+DuckDB only (this folder is enabled on the duckdb target): on Postgres, which runs no Python
+models, the SQL stand-in clv_postgres/int_clv_model_fits.sql takes this name and upsell.pg_clv
+calls the same function between two dbt builds.
 """
 
 

@@ -4,6 +4,8 @@ purchases and spend per purchase over the horizon, discounted CLV.
 A Python model calling upsell.clv_marts.score_customers. Vars through the model's config
 (see _customer__intermediate.yml): clv_horizon_days, clv_discount_rate_monthly. The mart
 customer_clv_prediction selects from here under an enforced contract.
+
+DuckDB only; on Postgres see clv_postgres/int_customer_clv_scored.sql and upsell.pg_clv.
 """
 
 
