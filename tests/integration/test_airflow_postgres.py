@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -17,40 +16,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.pgdb import pg_params, throwaway_database
 from tests.integration.test_airflow_dags import DAGBAG_PROBE, dags_test, task_states
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-DB_PREFIX = os.environ.get("UPSELL_TEST_PG_PREFIX", "pgclv")
+DB_PREFIX = "pgclv"
 
 pytestmark = pytest.mark.slow
 
 
-def _params(dbname: str) -> dict:
-    return {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-            "user": os.environ.get("PGUSER", "postgres"), "dbname": dbname}
-
-
 @pytest.fixture(scope="module")
 def pg_database():
-    import psycopg2
-
-    try:
-        admin = psycopg2.connect(**_params("postgres"), connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable ({str(exc).strip()}); set PGHOST/PGPORT/PGUSER")
-    admin.autocommit = True
-    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with throwaway_database(DB_PREFIX) as name:
         yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +80,7 @@ def test_dags_test_builds_validates_and_publishes_in_postgres(pg_airflow_env, pg
     states = task_states(pg_airflow_env, run_id)
     for task_id in ("validate_raw", "copy_to_postgres", "dbt_build", "validate", "publish"):
         assert states[task_id] == "success", (task_id, states)
-    with psycopg2.connect(**_params(pg_database)) as con, con.cursor() as cur:
+    with psycopg2.connect(**pg_params(pg_database)) as con, con.cursor() as cur:
         cur.execute("SELECT DISTINCT as_of_date FROM marts.customer_rfm")
         assert cur.fetchall() == [(date(2026, 10, 31),)]
         # the predictive CLV step ran between the two dbt builds, and its marts were published

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.integration.pgdb import pg_params, throwaway_database
 from upsell import clv
 from upsell.clv_marts import fit_models, score_customers
 from upsell.pg_clv import run_clv_step
@@ -32,11 +32,6 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 AS_OF = "2026-10-31"
-
-
-def _params(dbname: str) -> dict:
-    return {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-            "user": os.environ.get("PGUSER", "postgres"), "dbname": dbname}
 
 
 def _dbt(tmp: Path, *args: str, dbname: str = "unused") -> str:
@@ -72,24 +67,8 @@ def test_the_two_postgres_builds_split_every_node(tmp_path):
 
 @pytest.fixture
 def pg_db():
-    import psycopg2
-
-    try:
-        admin = psycopg2.connect(**_params("postgres"), connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable ({str(exc).strip()}); set PGHOST/PGPORT/PGUSER")
-    admin.autocommit = True
-    name = f"pgclv_{secrets.token_hex(4)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with throwaway_database("pgclv") as name:
         yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _summary(n: int = 3000) -> pd.DataFrame:
@@ -118,7 +97,7 @@ def test_step_writes_what_the_python_models_compute(tmp_path, pg_db, monkeypatch
     _dbt(tmp_path, "parse", "--vars", json.dumps(vars_), dbname=pg_db)
     monkeypatch.setenv("PGDATABASE", pg_db)  # the step connects like the pipeline: libpq's PG* variables
     summary = _summary()
-    con = psycopg2.connect(**_params(pg_db))
+    con = psycopg2.connect(**pg_params(pg_db))
     try:
         with con.cursor() as cur:
             cur.execute("CREATE SCHEMA intermediate")

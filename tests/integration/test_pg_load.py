@@ -8,14 +8,13 @@ server answers, failing instead when ``CI`` is set.
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import psycopg2
 import pytest
 
+from tests.integration.pgdb import pg_params, throwaway_database
 from upsell.ingest import ingest
 from upsell.pg_load import copy_to_postgres
 from upsell.pg_publish import PublishError, publish_postgres
@@ -36,36 +35,19 @@ ACCOUNTS_LATER = (
 
 # throw-away database names: pgtarget_<random>, or $UPSELL_TEST_PG_PREFIX_<random> when several
 # checkouts share one server
-DB_PREFIX = os.environ.get("UPSELL_TEST_PG_PREFIX", "pgtarget")
-
-
-def _params(dbname: str) -> dict:
-    return {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-            "user": os.environ.get("PGUSER", "postgres"), "dbname": dbname}
+DB_PREFIX = "pgtarget"
 
 
 @pytest.fixture
 def pg(monkeypatch):
     """A fresh database and an open connection to it (PGDATABASE points there too)."""
-    try:
-        admin = psycopg2.connect(**_params("postgres"), connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable ({str(exc).strip()})")
-    admin.autocommit = True
-    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv("PGDATABASE", name)
-    con = psycopg2.connect(**_params(name), options="-c TimeZone=UTC")
-    try:
-        yield con
-    finally:
-        con.close()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database(DB_PREFIX) as name:
+        monkeypatch.setenv("PGDATABASE", name)
+        con = psycopg2.connect(**pg_params(name), options="-c TimeZone=UTC")
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def _rows(pg, sql: str) -> list[tuple]:

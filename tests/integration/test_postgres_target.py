@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -29,12 +28,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.integration.pgdb import pg_params, throwaway_database
 from upsell.ingest import ingest
 from upsell.pipeline import build
 
 # throw-away database names: pgtarget_<random>, or $UPSELL_TEST_PG_PREFIX_<random> when several
 # checkouts share one server
-DB_PREFIX = os.environ.get("UPSELL_TEST_PG_PREFIX", "pgtarget")
+DB_PREFIX = "pgtarget"
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
@@ -47,33 +47,10 @@ MARTS = sorted(p.stem for p in (REPO / "dbt_project" / "models" / "marts").rglob
 pytestmark = pytest.mark.slow
 
 
-def _admin():
-    """An autocommit connection to the server's maintenance DB; skip (or fail on CI) if none."""
-    import psycopg2
-
-    try:
-        con = psycopg2.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5432"),
-                               user=os.environ.get("PGUSER", "postgres"), dbname="postgres", connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable ({str(exc).strip()}); set PGHOST/PGPORT/PGUSER")
-    con.autocommit = True
-    return con
-
-
 @pytest.fixture(scope="module")
 def pg_database():
-    admin = _admin()
-    name = f"{DB_PREFIX}_{secrets.token_hex(4)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with throwaway_database(DB_PREFIX) as name:
         yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +84,7 @@ def both(tmp_path_factory, pg_database):
 def _pg(dbname: str):
     import psycopg2
 
-    return psycopg2.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5432"),
-                            user=os.environ.get("PGUSER", "postgres"), dbname=dbname,
-                            options="-c TimeZone=UTC")
+    return psycopg2.connect(**pg_params(dbname), options="-c TimeZone=UTC")
 
 
 def _sort_key(row: tuple) -> tuple:
