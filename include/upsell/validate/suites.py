@@ -7,7 +7,7 @@ contract (``spec/metrics.md``): the column names they check are the spec's.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from upsell.contracts import DATASETS
 
@@ -68,8 +68,19 @@ MART_SCORE_1_5 = {"r_score", "f_score", "m_score"}
 MART_SCORE_0_100 = {"score", "engagement_score"}
 
 
-def raw_file_suite(dataset: str, as_of: date, reference_sets: dict[str, set] | None = None) -> list:
-    """Expectations for the rows one file loaded into ``raw.<dataset>``."""
+def reference_column(column: str, parent: str) -> str:
+    """The derived boolean column the raw gate fetches for a referential check: whether the
+    value exists in the parent dataset (NULL when the value itself is NULL).
+
+    Computed by DuckDB as a semi-join: handing GX the parent's ids as a ``value_set`` made
+    GX copy and re-validate a 50k-element list thousands of times per suite (pydantic), which
+    was 70 % of the raw gate at M scale."""
+    return f"{column}_in_{parent}"
+
+
+def raw_file_suite(dataset: str, as_of: date, parents_present: set[str] | frozenset[str] = frozenset()) -> list:
+    """Expectations for the rows one file loaded into ``raw.<dataset>``. ``parents_present``:
+    the parent datasets that have rows in raw (a referential check needs its parent)."""
     import great_expectations.expectations as gxe
 
     spec = DATASETS[dataset]
@@ -83,15 +94,17 @@ def raw_file_suite(dataset: str, as_of: date, reference_sets: dict[str, set] | N
         exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high, severity=ERROR))
     limit = as_of + timedelta(days=1)
     for column in RAW_EVENT_DATES.get(dataset, []):
-        # compared on the business-local date (the run converts before validating)
-        exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, max_value=limit.isoformat(), severity=ERROR))
+        # compared on the business-local date (the run converts before validating); a
+        # datetime bound, as GX's pandas engine compares datetime64 columns with datetimes
+        exps.append(gxe.ExpectColumnValuesToBeBetween(column=column, max_value=datetime.combine(limit, time.min),
+                                                       severity=ERROR))
     for column, values, share in RAW_MOSTLY_NOT.get(dataset, []):
         exps.append(gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=values, mostly=1 - share,
                                                        severity=ERROR))
     for column, parent, _parent_col in RAW_REFERENCES.get(dataset, []):
-        values = (reference_sets or {}).get(f"{parent}.{column}")
-        if values:
-            exps.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values), severity=WARNING))
+        if parent in parents_present:
+            exps.append(gxe.ExpectColumnValuesToBeInSet(column=reference_column(column, parent), value_set=[True],
+                                                        severity=WARNING))
     return exps
 
 
