@@ -86,6 +86,8 @@ def dbt_task_group(as_of: str):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
+    from upsell.transform import NIGHTLY_BUILD_FLAGS
+
     if not MANIFEST.exists():
         raise FileNotFoundError(
             f"dbt manifest not found at {MANIFEST}: run `make manifest` (dbt parse) before starting Airflow")
@@ -108,6 +110,7 @@ def dbt_task_group(as_of: str):
                     "UPSELL_WAREHOUSE": str(Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb"))
                                             .resolve())},
             "append_env": True,
+            "dbt_cmd_flags": NIGHTLY_BUILD_FLAGS,
             # the producer has finished when a watcher runs (see below): no need to defer
             "deferrable": False,
             "poke_interval": 5,

@@ -17,7 +17,7 @@ from upsell.pg_publish import PgPublishResult, publish_postgres
 from upsell.publish import PublishResult, publish
 from upsell.report import build_report
 from upsell.target import selected_target
-from upsell.transform import DbtResult, dbt_work_dir, run_dbt
+from upsell.transform import NIGHTLY_BUILD_FLAGS, DbtResult, dbt_work_dir, run_dbt
 from upsell.validate import ValidationReport, validate_marts, validate_raw
 
 if TYPE_CHECKING:
@@ -105,13 +105,13 @@ PG_BUILD_SELECTORS = ("clv_inputs", "after_clv_inputs")
 
 def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb",
           full_refresh: bool = False) -> DbtResult:
-    """dbt build of every model and test. DuckDB: one ``dbt build`` (the CLV models are dbt
+    """dbt build of every model and data test (unit tests: see NIGHTLY_BUILD_FLAGS). DuckDB: one ``dbt build`` (the CLV models are dbt
     Python models). Postgres: ``dbt build --selector clv_inputs``, the CLV step in Python
     (:func:`upsell.pg_clv.run_clv_step`), ``dbt build --selector after_clv_inputs``; the
     result sums both builds' counts. Incremental models update in place unless
     ``full_refresh`` (models with ``full_refresh=false``, the history snapshots, never reset)."""
     vars_ = {"business_tz": tz}
-    refresh = ["--full-refresh"] if full_refresh else []
+    refresh = (["--full-refresh"] if full_refresh else []) + NIGHTLY_BUILD_FLAGS
     if target != "postgres":
         return run_dbt("build", warehouse, as_of, extra=refresh or None, vars_=vars_, target=target)
     from upsell.pg_clv import run_clv_step  # pandas/scipy: only when this target runs

@@ -108,16 +108,6 @@ def raw_file_suite(dataset: str, as_of: date, parents_present: set[str] | frozen
     return exps
 
 
-def raw_keys_suite(dataset: str) -> list:
-    """Keys stay unique after dbt staging picked the newest version of each record."""
-    import great_expectations.expectations as gxe
-
-    keys = [k if "email" not in k else k + "_hash" for k in DATASETS[dataset].keys]
-    if len(keys) == 1:
-        return [gxe.ExpectColumnValuesToBeUnique(column=keys[0], severity=ERROR)]
-    return [gxe.ExpectCompoundColumnsToBeUnique(column_list=keys, severity=ERROR)]
-
-
 def raw_volume_suite(min_ratio: float) -> list:
     """Rows loaded by this run per dataset vs the median of its recent loads."""
     import great_expectations.expectations as gxe
