@@ -37,19 +37,55 @@ changed_keys as (
 
 ),
 
+candidates as (
+
+    -- incremental runs: every version of the changed keys; first run: everything
+    select * from as_of_cut
+    {% if is_incremental() -%}
+    where event_id in (select event_id from changed_keys)
+    {%- endif %}
+
+),
+
+multi_version_keys as (
+
+    -- re-exported events: the only keys that need ranking (a window over every event,
+    -- carrying every column through the sort, cost ~30 % of this model at M scale)
+    select event_id from candidates
+    group by event_id
+    having count(*) > 1
+
+),
+
 ranked as (
 
-    -- re-exports: the newest version of each record wins (every version of a changed key)
+    -- re-exports: the newest version of each record wins
     select
         *,
         row_number() over (
             partition by event_id
             order by _loaded_at desc, _source_file desc, _source_line desc
         ) as version_rank
-    from as_of_cut
-    {% if is_incremental() -%}
-    where event_id in (select event_id from changed_keys)
-    {%- endif %}
+    from candidates
+    where event_id in (select event_id from multi_version_keys)
+
+),
+
+newest as (
+
+    select * from ranked
+    where version_rank = 1
+
+    union all
+
+    select
+        *,
+        1 as version_rank
+    from candidates
+    where not exists (
+        select 1 from multi_version_keys
+        where multi_version_keys.event_id = candidates.event_id
+    )
 
 ),
 
@@ -67,8 +103,7 @@ final as (
         user_agent,
         _load_id,
         _loaded_at
-    from ranked
-    where version_rank = 1
+    from newest
 
 )
 
