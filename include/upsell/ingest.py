@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TZ = "Asia/Tokyo"
 PARALLEL_FILES = 2  # files read at once (each gzip stream decompresses on one core)
+IN_FLIGHT = PARALLEL_FILES + 1  # files being read or waiting for their commit
 
 
 @dataclass
@@ -332,7 +333,9 @@ def ingest(landing: Path, warehouse: Path, run_id: str = "manual", *, tz: str = 
         ensure_schema(con)
         con.execute(f"ATTACH ':memory:' AS {WORK_DB}")  # shared by the workers' cursors
         # Two files are prepared at once on their own cursors; commits happen here, one
-        # transaction per file, in discovery order. At most two prepared files wait in
+        # transaction per file, in discovery order. One more file than there are workers
+        # is in flight, so a worker that finishes starts the next file at once instead of
+        # idling until the oldest file is committed; at most three prepared files wait in
         # memory, whatever the number of files.
         with ThreadPoolExecutor(max_workers=PARALLEL_FILES) as pool:
             pending: deque = deque()
@@ -353,7 +356,7 @@ def ingest(landing: Path, warehouse: Path, run_id: str = "manual", *, tz: str = 
             for n, lf in enumerate(files):
                 progress.start_file(lf.relpath, lf.path.stat().st_size)
                 pending.append(pool.submit(prepare, n, lf))
-                if len(pending) >= PARALLEL_FILES:
+                if len(pending) >= IN_FLIGHT:
                     commit_oldest()
             while pending:
                 commit_oldest()
