@@ -185,7 +185,7 @@ def read_summary(cur, relation: Relation) -> pd.DataFrame:
 def run_clv_step(manifest_path: Path, pg=None) -> ClvStepResult:
     """Fit and score from the manifest's input relation; replace both ``clv_scoring`` tables
     in one transaction (a failure leaves last night's tables, and dbt is not run on)."""
-    from upsell.target import pg_connect
+    from upsell.target import pg_transaction
 
     t0 = time.perf_counter()
     try:
@@ -193,23 +193,13 @@ def run_clv_step(manifest_path: Path, pg=None) -> ClvStepResult:
     except FileNotFoundError:
         raise ClvStepError(f"no dbt manifest at {manifest_path}: run dbt build --selector clv_inputs first") from None
     spec = step_spec(manifest)
-    own = pg is None
-    pg = pg or pg_connect()
-    try:
-        with pg.cursor() as cur:
-            summary = read_summary(cur, spec.input)
-            fits = fit_models(summary, time_unit=spec.time_unit, l2_penalty=spec.l2_penalty)
-            scored = score_customers(summary, fits, horizon_days=spec.horizon_days,
-                                     monthly_discount_rate=spec.monthly_discount_rate)
-            _write(cur, spec.fits, FITS_TYPES, fits)
-            _write(cur, spec.scored, SCORED_TYPES, scored)
-        pg.commit()
-    except BaseException:
-        pg.rollback()
-        raise
-    finally:
-        if own:
-            pg.close()
+    with pg_transaction(pg) as pg, pg.cursor() as cur:
+        summary = read_summary(cur, spec.input)
+        fits = fit_models(summary, time_unit=spec.time_unit, l2_penalty=spec.l2_penalty)
+        scored = score_customers(summary, fits, horizon_days=spec.horizon_days,
+                                 monthly_discount_rate=spec.monthly_discount_rate)
+        _write(cur, spec.fits, FITS_TYPES, fits)
+        _write(cur, spec.scored, SCORED_TYPES, scored)
     result = ClvStepResult(customers=len(scored), parameters=len(fits), seconds=time.perf_counter() - t0)
     log.info("predictive CLV on Postgres: fitted and scored %d customers into %s and %s in %.1f s",
              result.customers, spec.fits.rendered, spec.scored.rendered, result.seconds)

@@ -77,34 +77,33 @@ def copy_to_postgres(warehouse: Path, pg=None) -> CopyResult:
     ``pg``: an open psycopg2 connection (not autocommit); default ``target.pg_connect()``.
     Idempotent: a load already in Postgres' ``audit.file_loads`` is not copied again.
     """
-    from upsell.target import pg_connect
+    from upsell.target import pg_transaction
 
     t0 = time.perf_counter()
-    own = pg is None
-    pg = pg or pg_connect()
     result = CopyResult()
     duck = connect(warehouse, read_only=True)
     workdir = Path(tempfile.mkdtemp(prefix="upsell-pgcopy-", dir=Path(warehouse).parent))
     try:
-        ensure_pg_schema(pg)
-        with pg.cursor() as cur:
-            cur.execute("SELECT load_id FROM audit.file_loads")
-            present = {r[0] for r in cur.fetchall()}
-        loads = duck.execute(
-            f"SELECT {FILE_LOAD_COLUMNS} FROM audit.file_loads ORDER BY started_at, load_id").fetchall()
-        for row in loads:
-            if row[0] in present:
-                result.already_present += 1
-                continue
-            loaded, quarantined = _copy_load(duck, pg, row, workdir)
-            result.loads.append(row[0])
-            result.rows_loaded += loaded
-            result.rows_quarantined += quarantined
-        _analyze(pg, {row[3] for row in loads if row[0] in result.loads})
+        # each load commits on its own (see _copy_load); the context closes a connection
+        # opened here
+        with pg_transaction(pg) as pg:
+            ensure_pg_schema(pg)
+            with pg.cursor() as cur:
+                cur.execute("SELECT load_id FROM audit.file_loads")
+                present = {r[0] for r in cur.fetchall()}
+            loads = duck.execute(
+                f"SELECT {FILE_LOAD_COLUMNS} FROM audit.file_loads ORDER BY started_at, load_id").fetchall()
+            for row in loads:
+                if row[0] in present:
+                    result.already_present += 1
+                    continue
+                loaded, quarantined = _copy_load(duck, pg, row, workdir)
+                result.loads.append(row[0])
+                result.rows_loaded += loaded
+                result.rows_quarantined += quarantined
+            _analyze(pg, {row[3] for row in loads if row[0] in result.loads})
     finally:
         duck.close()
-        if own:
-            pg.close()
         for f in workdir.glob("*"):
             f.unlink()
         workdir.rmdir()

@@ -79,33 +79,23 @@ def _replace(cur, mart: str, served: bool) -> int:
 def publish_postgres(run_id: str, as_of: date, pg=None) -> PgPublishResult:
     """Replace schema ``marts`` with the validated ``marts_build`` tables, atomically, and
     record the row counts in ``audit.publishes`` (the next run's row-count check)."""
-    from upsell.target import pg_connect
+    from upsell.target import pg_transaction
 
-    own = pg is None
-    pg = pg or pg_connect()
     result = PgPublishResult(SERVING_SCHEMA)
     published_at = datetime.now(UTC)
-    try:
-        with pg.cursor() as cur:
-            marts = _tables(cur, BUILD_SCHEMA)
-            if not marts:
-                raise PublishError(f"schema {BUILD_SCHEMA} has no tables: nothing to publish")
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SERVING_SCHEMA}")
-            # a mart removed from the project disappears from BI too, as on DuckDB
-            for gone in sorted(set(_tables(cur, SERVING_SCHEMA)) - set(marts)):
-                cur.execute(f'DROP TABLE {SERVING_SCHEMA}."{gone}"')
-            served = set(_tables(cur, SERVING_SCHEMA))
-            for mart in marts:
-                result.rows[mart] = _replace(cur, mart, mart in served)
-            cur.execute(PUBLISHES_DDL)
-            cur.executemany("INSERT INTO audit.publishes VALUES (%s, %s, %s, %s, %s)",
-                            [(run_id, as_of, mart, n, published_at) for mart, n in sorted(result.rows.items())])
-        pg.commit()
-    except BaseException:
-        pg.rollback()
-        raise
-    finally:
-        if own:
-            pg.close()
+    with pg_transaction(pg) as pg, pg.cursor() as cur:
+        marts = _tables(cur, BUILD_SCHEMA)
+        if not marts:
+            raise PublishError(f"schema {BUILD_SCHEMA} has no tables: nothing to publish")
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SERVING_SCHEMA}")
+        # a mart removed from the project disappears from BI too, as on DuckDB
+        for gone in sorted(set(_tables(cur, SERVING_SCHEMA)) - set(marts)):
+            cur.execute(f'DROP TABLE {SERVING_SCHEMA}."{gone}"')
+        served = set(_tables(cur, SERVING_SCHEMA))
+        for mart in marts:
+            result.rows[mart] = _replace(cur, mart, mart in served)
+        cur.execute(PUBLISHES_DDL)
+        cur.executemany("INSERT INTO audit.publishes VALUES (%s, %s, %s, %s, %s)",
+                        [(run_id, as_of, mart, n, published_at) for mart, n in sorted(result.rows.items())])
     log.info("published %d marts to Postgres schema %s", len(result.rows), SERVING_SCHEMA)
     return result

@@ -105,11 +105,13 @@ PG_BUILD_SELECTORS = ("clv_inputs", "after_clv_inputs")
 
 def build(warehouse: Path, as_of: date, tz: str = "Asia/Tokyo", target: str = "duckdb",
           full_refresh: bool = False) -> DbtResult:
-    """dbt build of every model and data test (unit tests: see NIGHTLY_BUILD_FLAGS). DuckDB: one ``dbt build`` (the CLV models are dbt
-    Python models). Postgres: ``dbt build --selector clv_inputs``, the CLV step in Python
-    (:func:`upsell.pg_clv.run_clv_step`), ``dbt build --selector after_clv_inputs``; the
-    result sums both builds' counts. Incremental models update in place unless
-    ``full_refresh`` (models with ``full_refresh=false``, the history snapshots, never reset)."""
+    """dbt build of every model and data test (unit tests: see NIGHTLY_BUILD_FLAGS).
+
+    DuckDB: one ``dbt build`` (the CLV models are dbt Python models). Postgres: ``dbt build
+    --selector clv_inputs``, the CLV step in Python (:func:`upsell.pg_clv.run_clv_step`),
+    ``dbt build --selector after_clv_inputs``; the result sums both builds' counts.
+    Incremental models update in place unless ``full_refresh`` (models with
+    ``full_refresh=false``, the history snapshots, never reset)."""
     vars_ = {"business_tz": tz}
     refresh = (["--full-refresh"] if full_refresh else []) + NIGHTLY_BUILD_FLAGS
     if target != "postgres":

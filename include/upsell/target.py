@@ -13,6 +13,7 @@ at different databases.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 TARGETS = ("duckdb", "postgres")
 TARGET_ENV = "UPSELL_TARGET"
@@ -63,3 +64,21 @@ def pg_connect(autocommit: bool = False):
             f"PGDATABASE): {str(exc).strip()}") from exc
     con.autocommit = autocommit
     return con
+
+
+@contextmanager
+def pg_transaction(pg=None):
+    """``pg`` (or a new connection from :func:`pg_connect`) for one unit of work: committed
+    when the block succeeds, rolled back when it raises, closed only if opened here (a
+    caller's connection stays open for its next step)."""
+    own = pg is None
+    pg = pg or pg_connect()
+    try:
+        yield pg
+        pg.commit()
+    except BaseException:
+        pg.rollback()
+        raise
+    finally:
+        if own:
+            pg.close()
