@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -87,3 +89,28 @@ def http_ok(url: str) -> bool:
             return 200 <= resp.status < 300
     except OSError:
         return False
+
+
+def sample_airflow_env(tmp_path_factory, name: str, salt: str, **extra: str) -> dict[str, str]:
+    """Environment for `airflow dags test` on a copy of the bundled sample: a temporary
+    AIRFLOW_HOME with a migrated SQLite metadata DB and the DuckDB single-writer pool, a
+    landing folder and warehouse of its own. ``extra``: more variables (e.g. the target)."""
+    home = tmp_path_factory.mktemp(f"airflow_home_{name}")
+    data = tmp_path_factory.mktemp(f"airflow_data_{name}")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+        "UPSELL_LANDING": str(data / "landing"),
+        "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),
+        "UPSELL_WAREHOUSE": str(data / "wh" / "warehouse.duckdb"),
+        "UPSELL_EMAIL_SALT": salt,
+        **extra,
+    }
+    shutil.copytree(REPO / "include" / "sample", data / "landing")
+    airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", "upsell_duckdb", "1", "DuckDB single writer")
+    return env

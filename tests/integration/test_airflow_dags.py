@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -18,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.integration.airflow_procs import sample_airflow_env
 from upsell.tasks import as_of_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,25 +26,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    data = tmp_path_factory.mktemp("airflow_data")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "DO_NOT_TRACK": "1",
-        "UPSELL_LANDING": str(data / "landing"),
-        "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),
-        "UPSELL_WAREHOUSE": str(data / "wh" / "warehouse.duckdb"),
-        "UPSELL_EMAIL_SALT": "airflow-test-salt",
-    }
-    shutil.copytree(REPO / "include" / "sample", data / "landing")
-    for cmd in (["db", "migrate"], ["pools", "set", "upsell_duckdb", "1", "DuckDB single writer"]):
-        proc = subprocess.run([str(BIN / "airflow"), *cmd], env=env, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-    return env
+    return sample_airflow_env(tmp_path_factory, "duckdb", "airflow-test-salt")
 
 
 DAGBAG_PROBE = """

@@ -7,8 +7,6 @@ temporary AIRFLOW_HOME (SQLite metadata) and a throw-away database ``pgclv_<rand
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -16,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.airflow_procs import sample_airflow_env
 from tests.integration.pgdb import pg_params, throwaway_database
 from tests.integration.test_airflow_dags import DAGBAG_PROBE, dags_test, task_states
 
@@ -34,27 +33,8 @@ def pg_database():
 
 @pytest.fixture(scope="module")
 def pg_airflow_env(tmp_path_factory, pg_database) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home_pg")
-    data = tmp_path_factory.mktemp("airflow_data_pg")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "DO_NOT_TRACK": "1",
-        "UPSELL_LANDING": str(data / "landing"),
-        "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),
-        "UPSELL_WAREHOUSE": str(data / "wh" / "warehouse.duckdb"),
-        "UPSELL_EMAIL_SALT": "airflow-pg-test-salt",
-        "UPSELL_TARGET": "postgres",
-        "PGDATABASE": pg_database,
-    }
-    shutil.copytree(REPO / "include" / "sample", data / "landing")
-    for cmd in (["db", "migrate"], ["pools", "set", "upsell_duckdb", "1", "DuckDB single writer"]):
-        proc = subprocess.run([str(BIN / "airflow"), *cmd], env=env, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-    return env
+    return sample_airflow_env(tmp_path_factory, "pg", "airflow-pg-test-salt",
+                              UPSELL_TARGET="postgres", PGDATABASE=pg_database)
 
 
 def test_postgres_dag_shape(pg_airflow_env):
