@@ -93,6 +93,7 @@ def pandas_pg(landing: Path, work: Path, as_of: date, mappings: Path, dbname: st
     from upsell.pipeline import build
     from upsell.transform import DbtError
 
+    os.environ["PGDATABASE"] = dbname  # for dbt's postgres profile
     with clock.stage("load"):
         loaded = load_landing(landing, dbname, [mappings])
     warehouse = work / "pandas" / "warehouse.duckdb"  # only where dbt keeps its artifacts

@@ -191,13 +191,12 @@ def pg_engine(dbname: str):
 
 def create_raw_tables(dbname: str) -> None:
     """The raw (and audit) schemas and tables, with the project's Postgres DDL."""
-    import os
+    import psycopg2
 
     from upsell.pg_load import ensure_pg_schema
-    from upsell.target import pg_connect
+    from upsell.target import pg_settings
 
-    os.environ["PGDATABASE"] = dbname
-    con = pg_connect()
+    con = psycopg2.connect(**{**pg_settings(), "dbname": dbname})
     try:
         ensure_pg_schema(con)
     finally:
