@@ -9,7 +9,6 @@ whole), so every target compares contenders measured in the same run on the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,35 +95,25 @@ class Target:
     scale: str | None  # None: not per scale
     threshold: float
     at_most: bool  # True: value <= threshold; False: value >= threshold
-    fmt: Callable[[float], str]
+    fmt: str  # a str.format pattern for the value and the threshold
+
+    def show(self, value: float) -> str:
+        return self.fmt.format(value)
 
 
-def _x(v: float) -> str:
-    return f"{v:.2f}×"
-
-
-def _pct(v: float) -> str:
-    return f"{v:.0%}"
-
-
-def _gib(v: float) -> str:
-    return f"{v:.2f} GiB"
-
-
-def _s(v: float) -> str:
-    return f"{v:.2f} s"
+X, PCT, GIB, SEC = "{:.2f}×", "{:.0%}", "{:.2f} GiB", "{:.2f} s"  # how each kind of value prints
 
 
 TARGETS = (
-    Target("ingestion ≥ 0.7× bare reader throughput", "ingest_throughput_ratio", "L", 0.7, False, _x),
-    Target("full nightly run ≤ 5× bare read time", "full_over_bare", "M", 5.0, True, _x),
-    Target("full nightly run ≤ 5× bare read time, no worse than at M", "full_over_bare", "L", 5.0, True, _x),
-    Target("incremental ≤ 0.25× full run", "incremental_over_full", "M", 0.25, True, _x),
-    Target("incremental ≤ 0.25× full run", "incremental_over_full", "L", 0.25, True, _x),
-    Target("≥ 10× faster end to end than pandas + to_sql → Postgres", "baseline2_over_full", "M", 10.0, False, _x),
-    Target("peak RSS < 12 GiB", "peak_rss_gib", "L", 12.0, True, _gib),
-    Target("DAG parse < 2 s", "dag_parse", None, 2.0, True, _s),
-    Target("Airflow's own overhead < 20 % of the nightly run", "airflow_overhead", "M", 0.20, True, _pct),
+    Target("ingestion ≥ 0.7× bare reader throughput", "ingest_throughput_ratio", "L", 0.7, False, X),
+    Target("full nightly run ≤ 5× bare read time", "full_over_bare", "M", 5.0, True, X),
+    Target("full nightly run ≤ 5× bare read time, no worse than at M", "full_over_bare", "L", 5.0, True, X),
+    Target("incremental ≤ 0.25× full run", "incremental_over_full", "M", 0.25, True, X),
+    Target("incremental ≤ 0.25× full run", "incremental_over_full", "L", 0.25, True, X),
+    Target("≥ 10× faster end to end than pandas + to_sql → Postgres", "baseline2_over_full", "M", 10.0, False, X),
+    Target("peak RSS < 12 GiB", "peak_rss_gib", "L", 12.0, True, GIB),
+    Target("DAG parse < 2 s", "dag_parse", None, 2.0, True, SEC),
+    Target("Airflow's own overhead < 20 % of the nightly run", "airflow_overhead", "M", 0.20, True, PCT),
 )
 
 
@@ -154,10 +143,10 @@ def evaluate_targets(results: dict) -> list[dict]:
     for t in TARGETS:
         value, status = judge(results, t)
         others = [] if t.scale is None else [
-            f"{s}: {t.fmt(v)}" for s in ordered_scales(results)
+            f"{s}: {t.show(v)}" for s in ordered_scales(results)
             if s != t.scale and (v := target_value(results, t, s)) is not None]
-        rows.append({"target": t.name, "scale": t.scale or "-", "threshold": t.fmt(t.threshold),
-                     "value": t.fmt(value) if value is not None else "-", "status": status,
+        rows.append({"target": t.name, "scale": t.scale or "-", "threshold": t.show(t.threshold),
+                     "value": t.show(value) if value is not None else "-", "status": status,
                      "elsewhere": ", ".join(others)})
     return rows
 
