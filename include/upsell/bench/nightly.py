@@ -7,8 +7,8 @@ peak RSS of the process tree, per stage and overall):
    dataset, ``union_by_name``, errors skipped; the few JSONL/Parquet inputs with
    ``read_json``/``read_parquet``) into a fresh file — the floor. Measured before and after
    the runs; the median is used.
-2. **full**: the nightly job from an empty warehouse (ingest, raw validation, dbt build,
-   marts validation, publish, the managers' report), per-stage times.
+2. **full**: the nightly job from an empty warehouse (imports, ingest, raw validation, dbt
+   build, marts validation, publish, the managers' report, as ``upsell run``), per-stage times.
 3. **incremental**: the generator's next day of files (``upsell.generate.increment``) added
    to a second landing folder (the same inputs plus those), then the nightly job for the
    next as-of date on the same warehouse.
@@ -40,7 +40,7 @@ from upsell.bench.measure import ensure_data, input_groups, link_landing, measur
 DEFAULT_AS_OF = dt.date(2026, 11, 1)
 DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1].parent / "mappings" / "salesforce"
 BENCH_ENV = {"UPSELL_EMAIL_SALT": "bench-salt"}
-STAGES = ("ingest", "validate_raw", "dbt_build", "validate_marts", "publish", "report", "total")
+STAGES = ("startup", "ingest", "validate_raw", "dbt_build", "validate_marts", "publish", "report", "total")
 
 
 def warehouse_in(work: Path) -> Path:

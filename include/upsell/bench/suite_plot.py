@@ -13,8 +13,9 @@ import pandas as pd
 from upsell.bench.suite_report import STAGE_ROWS, contender_points, expanded_stages, input_mb, ordered_scales
 
 # short legend names, in pipeline order (the stack's order, bottom up)
-SHORT = {"ingest": "ingest", "validate_raw": "raw gate", "dbt_models": "dbt models", "dbt_tests": "dbt tests",
-         "dbt_overhead": "dbt overhead", "validate_marts": "marts gate", "publish": "publish", "report": "report"}
+SHORT = {"startup": "start-up", "ingest": "ingest", "validate_raw": "raw gate", "dbt_models": "dbt models",
+         "dbt_tests": "dbt tests", "dbt_overhead": "dbt overhead", "validate_marts": "marts gate",
+         "publish": "publish", "report": "report"}
 ORDER = [key for key, _label in STAGE_ROWS]
 
 
