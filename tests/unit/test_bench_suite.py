@@ -231,8 +231,10 @@ def test_markdown_report_has_a_section_per_scale_and_every_target():
     assert text.count("| dbt build: data + unit tests |") == 2
     assert all(t.name in text for t in suite_report.TARGETS)
     assert "pandas + to_sql → Postgres" in text and "10 dropped" in text
-    # S: Airflow 140 s vs the CLI's 101 s process → 28 % overhead
+    # S: Airflow 140 s vs the CLI's 101 s process → 39 s, 28 % overhead; M ran no Airflow
     assert "**27.9%**" in text
+    assert text.count("| Airflow's own overhead (`dags test`") == 1
+    assert "| 39.00 | 27.9% | 1.10 |" in text
 
 
 # ---- measuring helpers --------------------------------------------------------------------------

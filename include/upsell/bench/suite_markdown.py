@@ -44,6 +44,11 @@ def stage_table(entry: dict) -> list[str]:
     lines.append(f"| **total** (peak RSS: whole process tree) | **{_num(full['stages']['total'], 2)}** | 100 % "
                  f"| **{_num(full['peak_rss_gib'], 2)}** | **{_num(inc['stages']['total'], 2)}** | 100 % "
                  f"| **{_num(inc['peak_rss_gib'], 2)}** |")
+    air = ok(entry.get("airflow"))
+    if air:
+        lines.append(f"| Airflow's own overhead (`dags test` wall − CLI wall; share of the Airflow run) "
+                     f"| {_num(air['wall_s'] - full['wall_s'], 2)} | {_share(ratios(entry)['airflow_overhead'])} "
+                     f"| {_num(air['peak_rss_gib'], 2)} | - | - | - |")
     return lines
 
 
