@@ -118,18 +118,15 @@ def _parser() -> argparse.ArgumentParser:
     b = jobs.add_parser("bare")
     b.add_argument("groups_json")
     b.add_argument("db")
-    n = jobs.add_parser("night")
-    for name in ("pg-target", "pandas-pg"):
+    # night: LANDING WAREHOUSE AS_OF MAPPINGS; the Postgres jobs: LANDING WORK AS_OF MAPPINGS DBNAME
+    for name, folder, db in (("night", "warehouse", False), ("pg-target", "work", True), ("pandas-pg", "work", True)):
         p = jobs.add_parser(name)
-        for arg in ("landing", "work"):
-            p.add_argument(arg, type=Path)
+        p.add_argument("landing", type=Path)
+        p.add_argument(folder, type=Path)
         p.add_argument("as_of", type=date.fromisoformat)
         p.add_argument("mappings", type=Path)
-        p.add_argument("dbname")
-    n.add_argument("landing", type=Path)
-    n.add_argument("warehouse", type=Path)
-    n.add_argument("as_of", type=date.fromisoformat)
-    n.add_argument("mappings", type=Path)
+        if db:
+            p.add_argument("dbname")
     return parser
 
 
