@@ -29,22 +29,27 @@ print(json.dumps({"seconds": seconds, "dags": len(bag.dags), "errors": len(bag.i
 """
 
 
+def measure_parse(rounds: int = 5) -> dict:
+    """Median and max seconds of building the DagBag in ``rounds`` fresh interpreters."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-dag-parse-") as home:
+        env = {"AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+               "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
+        for _ in range(rounds):
+            proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "dags" / "upsell_nightly.py")],
+                                  capture_output=True, text=True, env=env, check=True)
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    seconds = [r["seconds"] for r in results]
+    return {"median_seconds": round(statistics.median(seconds), 3), "max_seconds": round(max(seconds), 3),
+            "rounds": [round(s, 3) for s in seconds], "tasks": results[0]["tasks"],
+            "import_errors": results[0]["errors"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    home = tempfile.mkdtemp(prefix="bench-dag-parse-")
-    env = {"AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-           "PATH": "/usr/bin:/bin"}
-    results = []
-    for _ in range(args.rounds):
-        proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "dags" / "upsell_nightly.py")],
-                              capture_output=True, text=True, env=env, check=True)
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    seconds = [r["seconds"] for r in results]
-    print(json.dumps({"median_seconds": round(statistics.median(seconds), 3), "max_seconds": round(max(seconds), 3),
-                      "rounds": [round(s, 3) for s in seconds], "tasks": results[0]["tasks"],
-                      "import_errors": results[0]["errors"]}, indent=2))
+    print(json.dumps(measure_parse(args.rounds), indent=2))
     return 0
 
 

@@ -14,17 +14,21 @@ include/mappings/salesforce --rounds 3`` (Postgres from PGHOST/PGPORT/PGUSER; th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
 import statistics
 import tempfile
-import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from upsell.bench.measure import StageClock
 
-def _admin():
+
+def pg_admin():
+    """An autocommit connection to the server's ``postgres`` database (libpq's PG* variables)."""
     import psycopg2
 
     con = psycopg2.connect(host=os.environ.get("PGHOST", "127.0.0.1"), port=os.environ.get("PGPORT", "5432"),
@@ -33,32 +37,51 @@ def _admin():
     return con
 
 
-def _round(target: str, landing: Path, mappings: list[Path], as_of: date, work: Path, dbname: str) -> dict:
+def recreate_database(dbname: str, drop_only: bool = False) -> None:
+    """Drop ``dbname`` (even with sessions left open) and, unless ``drop_only``, create it empty."""
+    admin = pg_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            if not drop_only:
+                cur.execute(f'CREATE DATABASE "{dbname}"')
+    finally:
+        admin.close()
+
+
+@contextlib.contextmanager
+def throwaway_database(prefix: str = "upsell_bench") -> Iterator[str]:
+    """A fresh database ``<prefix>_<random>`` for the block, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    recreate_database(name)
+    try:
+        yield name
+    finally:
+        recreate_database(name, drop_only=True)
+
+
+def target_round(target: str, landing: Path, mappings: list[Path], as_of: date, work: Path, dbname: str,
+                 clock: StageClock | None = None) -> dict:
+    """One contender from nothing: DuckDB ingestion, then (postgres) a fresh ``dbname`` and the
+    copy of the file loads to it, then ``dbt build`` on ``target``. Seconds per stage (ingest,
+    copy, dbt) and rows read; ``clock`` may carry an RSS sampler for per-stage peaks."""
     from upsell.ingest import ingest
     from upsell.pg_load import copy_to_postgres
     from upsell.pipeline import build
 
+    clock = clock or StageClock()
     warehouse = work / target / "warehouse.duckdb"
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    out: dict[str, float] = {}
-    t = time.perf_counter()
-    result = ingest(landing, warehouse, "bench", mapping_dirs=mappings)
-    out["ingest"] = time.perf_counter() - t
-    out["rows"] = result.total("rows_read")
+    with clock.stage("ingest"):
+        result = ingest(landing, warehouse, "bench", mapping_dirs=mappings)
     if target == "postgres":
-        admin = _admin()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{dbname}"')
-        admin.close()
+        recreate_database(dbname)
         os.environ["PGDATABASE"] = dbname
-        t = time.perf_counter()
-        copy_to_postgres(warehouse)
-        out["copy"] = time.perf_counter() - t
-    t = time.perf_counter()
-    build(warehouse, as_of, target=target)
-    out["dbt"] = time.perf_counter() - t
-    return out
+        with clock.stage("copy"):
+            copy_to_postgres(warehouse)
+    with clock.stage("dbt"):
+        build(warehouse, as_of, target=target)
+    return {**clock.seconds, "rows": result.total("rows_read")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,15 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in range(args.rounds):
             for target in ("duckdb", "postgres"):
-                res = _round(target, args.landing, args.mappings or [], as_of, work, args.pg_database)
+                res = target_round(target, args.landing, args.mappings or [], as_of, work, args.pg_database)
                 runs[target].append(res)
                 print(f"round {n + 1} {target}: " + ", ".join(f"{k} {v:.1f}" for k, v in res.items()), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        admin = _admin()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
-        admin.close()
+        recreate_database(args.pg_database, drop_only=True)
 
     def med(target: str, key: str) -> float:
         return statistics.median(r.get(key, 0.0) for r in runs[target])

@@ -1,0 +1,152 @@
+"""The benchmark contenders, one per fresh process: ``python -m upsell.bench.jobs <job> ...``.
+
+Each job prints one JSON line last (what ``upsell.bench.measure.measure`` reads); the
+heavy imports happen inside the job, so the time to import the pipeline is part of the
+contender's wall time as in a real nightly process.
+
+* ``bare GROUPS_JSON DB``: DuckDB ``read_csv`` / ``read_json`` / ``read_parquet`` of every
+  input into a fresh file (one CTAS per dataset and reader), the floor for ingestion.
+* ``night LANDING WAREHOUSE AS_OF MAPPINGS``: the nightly job as ``upsell run`` runs it:
+  ingest, raw gate, dbt build, marts gate, publish, report; per-stage seconds and RSS.
+* ``pg-target LANDING WORK AS_OF MAPPINGS DBNAME``: the project on its Postgres target
+  (DuckDB ingestion, copy of the file loads to Postgres, dbt build on Postgres).
+* ``pandas-pg LANDING WORK AS_OF MAPPINGS DBNAME``: baseline 2 (``upsell.bench.pandas_pg``)
+  followed by the dbt build on Postgres.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from upsell.bench.measure import RssSampler, StageClock
+
+
+def bare(groups_json: str, db: str) -> dict:
+    """Rows and seconds of DuckDB's own readers over every input (bad rows skipped)."""
+    import duckdb
+
+    groups = json.loads(groups_json)
+    con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
+    t = time.perf_counter()
+    rows = 0
+    readers = {"csv": "read_csv($files, union_by_name = true, ignore_errors = true)",
+               "json": "read_json($files, union_by_name = true)",
+               "parquet": "read_parquet($files, union_by_name = true)"}
+    for name, (kind, files) in groups.items():
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {readers[kind]}", {"files": files})
+        rows += con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return {"rows": rows, "seconds": round(time.perf_counter() - t, 3)}
+
+
+def night(landing: Path, warehouse: Path, as_of: date, mappings: Path, clock: StageClock) -> dict:
+    """The nightly job, stage by stage, exactly the calls of ``upsell.pipeline.run_nightly``.
+    Importing the pipeline is a stage of its own, so that the stages add up to the total."""
+    with clock.stage("startup"):
+        from upsell.bench.dbt_timing import build_profile
+        from upsell.ingest import ingest
+        from upsell.pipeline import build, check
+        from upsell.publish import publish
+        from upsell.report import build_report
+        from upsell.validate import validate_marts, validate_raw
+        from upsell.validate.context import quiet_gx_logging
+
+        quiet_gx_logging()
+    run_id = f"bench__{as_of}"
+    with clock.stage("ingest"):
+        res = ingest(landing, warehouse, run_id, mapping_dirs=[mappings])
+    with clock.stage("validate_raw"):
+        reports = [validate_raw(warehouse, run_id, as_of)]
+        check(reports)
+    with clock.stage("dbt_build"):
+        dbt = build(warehouse, as_of)
+    with clock.stage("validate_marts"):
+        reports.append(validate_marts(warehouse, run_id, as_of))
+        check(reports)
+    with clock.stage("publish"):
+        published = publish(warehouse, run_id, as_of)
+    with clock.stage("report"):
+        build_report(published.serving_file.parent)
+    return {"rows_read": res.total("rows_read"), "rows_loaded": res.total("rows_loaded"), "dbt": dbt.counts,
+            "dbt_profile": build_profile(warehouse, clock.seconds["dbt_build"])}
+
+
+def pg_target(landing: Path, work: Path, as_of: date, mappings: Path, dbname: str, clock: StageClock) -> dict:
+    """Baseline 3: ``upsell.bench.targets.target_round`` on the Postgres target.
+
+    No models/tests split of its dbt stage: on Postgres it is two dbt invocations (the CLV
+    step between them) and run_results.json keeps only the second one's nodes."""
+    from upsell.bench.targets import target_round
+
+    out = target_round("postgres", landing, [mappings], as_of, work, dbname, clock)
+    return {"rows_read": out["rows"]}
+
+
+def pandas_pg(landing: Path, work: Path, as_of: date, mappings: Path, dbname: str, clock: StageClock) -> dict:
+    """Baseline 2: the pandas + ``to_sql`` load, then the same dbt build on Postgres."""
+    from upsell.bench.pandas_pg import load_landing
+    from upsell.pipeline import build
+    from upsell.transform import DbtError
+
+    os.environ["PGDATABASE"] = dbname  # for dbt's postgres profile
+    with clock.stage("load"):
+        loaded = load_landing(landing, dbname, [mappings])
+    warehouse = work / "pandas" / "warehouse.duckdb"  # only where dbt keeps its artifacts
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    error = None
+    with clock.stage("dbt"):
+        try:
+            build(warehouse, as_of, target="postgres")
+        except DbtError as exc:  # reported, not fatal: failing tests are the baseline's problem
+            error = str(exc)[:2000]
+    return {"rows_read": loaded.total("rows_read"), "rows_loaded": loaded.total("rows_loaded"),
+            "rows_dropped": loaded.rows_dropped, "dropped_by_reason": loaded.dropped_by_reason(),
+            "encodings": sorted({f.encoding for f in loaded.files if f.encoding}),
+            "dbt_error": error}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    jobs = parser.add_subparsers(dest="job", required=True)
+    b = jobs.add_parser("bare")
+    b.add_argument("groups_json")
+    b.add_argument("db")
+    # night: LANDING WAREHOUSE AS_OF MAPPINGS; the Postgres jobs: LANDING WORK AS_OF MAPPINGS DBNAME
+    for name, folder, db in (("night", "warehouse", False), ("pg-target", "work", True), ("pandas-pg", "work", True)):
+        p = jobs.add_parser(name)
+        p.add_argument("landing", type=Path)
+        p.add_argument(folder, type=Path)
+        p.add_argument("as_of", type=date.fromisoformat)
+        p.add_argument("mappings", type=Path)
+        if db:
+            p.add_argument("dbname")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("UPSELL_EMAIL_SALT", "bench-salt")
+    if args.job == "bare":
+        print(json.dumps(bare(args.groups_json, args.db)))
+        return 0
+    with RssSampler() as sampler:
+        clock = StageClock(sampler)
+        if args.job == "night":
+            out = night(args.landing, args.warehouse, args.as_of, args.mappings, clock)
+        else:
+            job = pg_target if args.job == "pg-target" else pandas_pg
+            out = job(args.landing, args.work, args.as_of, args.mappings, args.dbname, clock)
+    print(json.dumps({**clock.result(), **out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
