@@ -14,7 +14,8 @@ invocation, each contender in its own fresh process:
 
 and once per invocation the DAG parse time. Results are merged per scale into
 ``<out>/suite-results.json`` (a scale measured again replaces its entry whole, so the ratios
-of a scale always come from one run; ``--scales L`` later adds L), then rendered into
+of a scale always come from one run; ``--scales L`` later adds L; ``--extras-only`` adds a
+long baseline to an existing entry, stamped with its own time), then rendered into
 ``<out>/suite-report.md`` and ``docs/bench-scaling.png``. ``--render-only`` re-renders.
 
 Usage: ``python -m upsell.bench.suite --scales S M L --out bench-data`` (``make bench``).
@@ -35,7 +36,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from upsell.bench.measure import ensure_data, measure
+from upsell.bench.measure import ensure_data, link_landing, measure
 from upsell.bench.nightly import BENCH_ENV, DEFAULT_AS_OF, DEFAULT_MAPPINGS, run_nightly_contenders
 
 REPO = Path(__file__).resolve().parents[3]
@@ -102,17 +103,26 @@ def run_scale(scale: str, args: argparse.Namespace, save: Callable[[dict], None]
     work = Path(tempfile.mkdtemp(prefix=f"suite-{scale}-", dir=args.out))
     entry: dict = {"scale": scale, "seed": args.seed, "when": time.strftime("%Y-%m-%d %H:%M")}
     try:
-        entry |= run_nightly_contenders(data, work, args.as_of, args.mappings, args.seed)
-        save(entry)
-        landing = work / "landing"  # the base night, without the next day's files
+        if args.extras_only:
+            # a long baseline measured in a separate invocation, added to the scale's entry
+            entry = load_results(args.out / RESULTS).get("scales", {}).get(scale) or entry
+            landing = link_landing(data, work / "landing")
+        else:
+            entry |= run_nightly_contenders(data, work, args.as_of, args.mappings, args.seed)
+            save(entry)
+            landing = work / "landing"  # the base night, without the next day's files
         extras = (("airflow", args.airflow_scales, lambda: measure_airflow(work, landing, args.as_of, args.mappings)),
                   ("baseline3", args.baseline3_scales,
                    lambda: on_postgres("pg-target", landing, work, args.as_of, args.mappings)),
                   ("baseline2", args.baseline2_scales,
                    lambda: on_postgres("pandas-pg", landing, work, args.as_of, args.mappings)))
+        previous = load_results(args.out / RESULTS).get("scales", {}).get(scale, {})
         for name, scales, run in extras:
             if scale in scales:
-                entry[name] = optional(name, run)
+                entry[name] = {**optional(name, run), "when": time.strftime("%Y-%m-%d %H:%M")}
+                save(entry)
+            elif name in previous and name not in entry:
+                entry[name] = previous[name]  # measured by an --extras-only run: kept, with its time
                 save(entry)
     finally:
         if args.keep:
@@ -143,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
                         ("baseline3", "the project on its Postgres target")):
         p.add_argument(f"--{name}-scales", nargs="*", default=["S", "M"], choices=["S", "M", "L"],
                        help=f"scales to run {help_} at (default S M; none: give the flag alone)")
+    p.add_argument("--extras-only", action="store_true",
+                   help="run only the Airflow/baseline contenders selected above and add them to each scale's "
+                        "existing entry (for a baseline too long to run beside the others; its 'when' says so)")
     p.add_argument("--dag-parse-rounds", type=int, default=5, help="0: do not measure the DAG parse")
     p.add_argument("--plot", type=Path, default=PLOT)
     p.add_argument("--keep", action="store_true", help="keep each scale's work folder (warehouses, logs)")
