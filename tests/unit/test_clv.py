@@ -8,6 +8,8 @@ end to end through the pipeline in tests/integration/test_clv_cdnow.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import integrate, stats
@@ -228,3 +230,26 @@ def test_no_dropout_heterogeneity_still_fits():
     assert fit.params.a > 50 and fit.params.b > 50
     assert fit.params.a / (fit.params.a + fit.params.b) == pytest.approx(0.0099, rel=0.5)
     assert np.all(np.isfinite(clv.expected_purchases(fit.params, 365, x, np.floor(t_x), T)))
+
+
+def test_a_line_search_stalled_on_the_flat_ridge_is_accepted_not_polished_for_ever():
+    """The bundled sample's second night (the generator's next day): L-BFGS-B's line search
+    stalls where a and b grow together (gradient ~1e-6) and Nelder-Mead then crawled along
+    the ridge for 20,000 iterations (27 s) and gave up, leaving the night without CLV. The
+    flat stop is an optimum: it is accepted."""
+    data = np.loadtxt(Path(__file__).resolve().parents[1] / "fixtures" / "clv" / "bgnbd_flat_ridge.csv",
+                      delimiter=",", skiprows=1)
+    x, t_x, T = data[:, 0], data[:, 1], data[:, 2]
+    fit = clv.fit_bgnbd(x, t_x, T)
+    assert fit.iterations < 1000  # L-BFGS-B's own steps, no Nelder-Mead
+    # on the ridge: a and b both huge (no heterogeneity in dropout), a small common dropout p
+    assert fit.params.a > 1000 and fit.params.b > 1000
+    assert fit.params.a / (fit.params.a + fit.params.b) < 0.05
+    assert np.all(np.isfinite(clv.expected_purchases(fit.params, 365, x, t_x, T)))
+    # no better point nearby: moving along the ridge or off it does not raise the likelihood
+    ll = fit.log_likelihood
+    for factor in (0.5, 2.0):
+        on_ridge = clv.BgNbdParams(fit.params.r, fit.params.alpha, fit.params.a * factor, fit.params.b * factor)
+        assert np.sum(clv.bgnbd_log_likelihood(on_ridge, x, t_x, T)) <= ll + 1e-3
+        off = clv.BgNbdParams(fit.params.r * factor, fit.params.alpha, fit.params.a, fit.params.b)
+        assert np.sum(clv.bgnbd_log_likelihood(off, x, t_x, T)) < ll
