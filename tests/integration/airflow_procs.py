@@ -91,25 +91,32 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def sample_airflow_env(tmp_path_factory, name: str, salt: str, **extra: str) -> dict[str, str]:
-    """Environment for `airflow dags test` on a copy of the bundled sample: a temporary
-    AIRFLOW_HOME with a migrated SQLite metadata DB and the DuckDB single-writer pool, a
-    landing folder and warehouse of its own. ``extra``: more variables (e.g. the target)."""
-    home = tmp_path_factory.mktemp(f"airflow_home_{name}")
-    data = tmp_path_factory.mktemp(f"airflow_data_{name}")
-    env = {
+def airflow_env(home: Path, landing: Path, warehouse: Path, salt: str, **extra: str) -> dict[str, str]:
+    """The environment every Airflow test runs the DAG with: this repository's dags/, no
+    examples or telemetry, the pipeline's landing folder, warehouse and email salt, plus
+    ``extra`` (executor, ports, target...)."""
+    return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DO_NOT_TRACK": "1",
-        "UPSELL_LANDING": str(data / "landing"),
+        "UPSELL_LANDING": str(landing),
         "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),
-        "UPSELL_WAREHOUSE": str(data / "wh" / "warehouse.duckdb"),
+        "UPSELL_WAREHOUSE": str(warehouse),
         "UPSELL_EMAIL_SALT": salt,
         **extra,
     }
+
+
+def sample_airflow_env(tmp_path_factory, name: str, salt: str, **extra: str) -> dict[str, str]:
+    """Environment for `airflow dags test` on a copy of the bundled sample: a temporary
+    AIRFLOW_HOME with a migrated SQLite metadata DB and the DuckDB single-writer pool, a
+    landing folder and warehouse of its own. ``extra``: more variables (e.g. the target)."""
+    home = tmp_path_factory.mktemp(f"airflow_home_{name}")
+    data = tmp_path_factory.mktemp(f"airflow_data_{name}")
+    env = airflow_env(home, data / "landing", data / "wh" / "warehouse.duckdb", salt, **extra)
     shutil.copytree(REPO / "include" / "sample", data / "landing")
     airflow(env, "db", "migrate")
     airflow(env, "pools", "set", "upsell_duckdb", "1", "DuckDB single writer")

@@ -28,7 +28,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.integration.airflow_procs import BIN, airflow, free_port, http_ok, json_output, start, stop, wait_until
+from tests.integration.airflow_procs import (
+    BIN,
+    airflow,
+    airflow_env,
+    free_port,
+    http_ok,
+    json_output,
+    start,
+    stop,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -168,27 +178,18 @@ def airflow_backfill(tmp_path_factory):
     home = root / "airflow_home"
     landing, warehouse = fresh(root, "airflow")
     api_port = free_port()
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
+    env = airflow_env(
+        home, landing, warehouse, SALT,
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__PARALLELISM="4",
         # no scheduled runs beside the backfill (unpausing would start today's)
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),  # shared by scheduler and API server
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "DO_NOT_TRACK": "1",
-        "UPSELL_LANDING": str(landing),
-        "UPSELL_HEADER_MAPPINGS": str(MAPPINGS),
-        "UPSELL_WAREHOUSE": str(warehouse),
-        "UPSELL_EMAIL_SALT": SALT,
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+        AIRFLOW__API__PORT=str(api_port),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
+        AIRFLOW__API_AUTH__JWT_SECRET=os.urandom(16).hex(),  # shared by scheduler and API server
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
         **GATE_ENV,
-    }
+    )
     airflow(env, "db", "migrate")
     airflow(env, "pools", "set", "upsell_duckdb", "1", "DuckDB single writer")
     airflow(env, "dags", "reserialize")  # the DAG in the metadata DB without waiting for a dag-processor
