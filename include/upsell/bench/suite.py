@@ -100,12 +100,14 @@ def run_scale(scale: str, args: argparse.Namespace, save: Callable[[dict], None]
     from upsell.bench.airflow_run import measure_airflow
 
     data = ensure_data(args.out, scale, args.seed)
+    # read before this run saves anything: its first save replaces the scale's entry
+    previous = load_results(args.out / RESULTS).get("scales", {}).get(scale, {})
     work = Path(tempfile.mkdtemp(prefix=f"suite-{scale}-", dir=args.out))
     entry: dict = {"scale": scale, "seed": args.seed, "when": time.strftime("%Y-%m-%d %H:%M")}
     try:
         if args.extras_only:
             # a long baseline measured in a separate invocation, added to the scale's entry
-            entry = load_results(args.out / RESULTS).get("scales", {}).get(scale) or entry
+            entry = previous or entry
             landing = link_landing(data, work / "landing")
         else:
             entry |= run_nightly_contenders(data, work, args.as_of, args.mappings, args.seed)
@@ -116,7 +118,6 @@ def run_scale(scale: str, args: argparse.Namespace, save: Callable[[dict], None]
                    lambda: on_postgres("pg-target", landing, work, args.as_of, args.mappings)),
                   ("baseline2", args.baseline2_scales,
                    lambda: on_postgres("pandas-pg", landing, work, args.as_of, args.mappings)))
-        previous = load_results(args.out / RESULTS).get("scales", {}).get(scale, {})
         for name, scales, run in extras:
             if scale in scales:
                 entry[name] = {**optional(name, run), "when": time.strftime("%Y-%m-%d %H:%M")}
