@@ -228,7 +228,7 @@ def test_png_render_writes_a_non_empty_png(tmp_path):
 def test_markdown_report_has_a_section_per_scale_and_every_target():
     text = suite_report.render_markdown(small_results())
     assert text.index("## Scale S") < text.index("## Scale M")
-    assert text.count("| dbt build: data + unit tests |") == 2
+    assert text.count("| dbt build: tests |") == 2
     assert all(t.name in text for t in suite_report.TARGETS)
     assert "pandas + to_sql → Postgres" in text and "10 dropped" in text
     # S: Airflow 140 s vs the CLI's 101 s process → 39 s, 28 % overhead; M ran no Airflow

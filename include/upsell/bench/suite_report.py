@@ -16,7 +16,7 @@ SCALE_ORDER = ("S", "M", "L")
 # the stages of a night as reported: dbt_build is split into its three parts
 STAGE_ROWS = (("startup", "start-up (imports)"), ("ingest", "ingest"),
               ("validate_raw", "validation: raw gate (GX)"),
-              ("dbt_models", "dbt build: models"), ("dbt_tests", "dbt build: data + unit tests"),
+              ("dbt_models", "dbt build: models"), ("dbt_tests", "dbt build: tests"),
               ("dbt_overhead", "dbt build: dbt itself (start-up, parse, compile, gaps)"),
               ("validate_marts", "validation: marts gate (GX)"), ("publish", "publish"),
               ("report", "report (HTML)"))
