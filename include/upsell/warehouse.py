@@ -51,12 +51,18 @@ AUDIT_DDL = [
 ]
 
 
+# DuckDB's own default is 80 % of RAM per process; the nightly job runs two DuckDB
+# processes at once (the pipeline's and dbt's, see dbt_project/profiles.yml), which at L
+# scale reached 16.5 GiB together. With a limit each spills to disk instead.
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
 def connect(path: Path | str, read_only: bool = False):
     """Open the warehouse with session settings every module relies on.
 
     TimeZone is UTC so TIMESTAMPTZ values print and cast as UTC regardless of the host.
-    ``UPSELL_DUCKDB_MEMORY_LIMIT`` / ``UPSELL_DUCKDB_THREADS`` bound resources on shared hosts;
-    spill files go beside the warehouse.
+    ``UPSELL_DUCKDB_MEMORY_LIMIT`` (default ``DEFAULT_MEMORY_LIMIT``) / ``UPSELL_DUCKDB_THREADS``
+    bound resources; spill files go beside the warehouse.
     """
     import duckdb
 
@@ -67,8 +73,7 @@ def connect(path: Path | str, read_only: bool = False):
     con.execute("SET enable_progress_bar = false")  # no bar in Airflow task logs
     if not read_only:
         con.execute(f"SET temp_directory = '{path.parent / (path.name + '.tmp')}'")
-    if limit := os.environ.get("UPSELL_DUCKDB_MEMORY_LIMIT"):
-        con.execute(f"SET memory_limit = '{limit}'")
+    con.execute(f"SET memory_limit = '{os.environ.get('UPSELL_DUCKDB_MEMORY_LIMIT', DEFAULT_MEMORY_LIMIT)}'")
     if threads := os.environ.get("UPSELL_DUCKDB_THREADS"):
         con.execute(f"SET threads = {int(threads)}")
     return con
