@@ -10,7 +10,10 @@ ways, because each misses something the other sees:
   gives the whole contender's tree peak. Summing RSS counts shared pages once per process,
   so the tree figure errs high, which is the safe side for a memory target.
 * ``wait4`` returns the kernel's exact ``ru_maxrss`` of the largest single process of the
-  tree: a spike shorter than the sampling interval is still seen there.
+  tree: a spike shorter than the sampling interval is still seen there. Caveat: a child
+  forked from a large benchmark process starts with the parent's pages counted (Linux
+  keeps ``ru_maxrss`` across ``exec``), so after the suite generated L-scale files in
+  memory this figure reads the suite's size; the sampled tree peak is the one to trust.
 """
 
 from __future__ import annotations
