@@ -79,12 +79,17 @@ def dbt_task_group(as_of: str):
 
     Execution mode WATCHER: one producer task runs a single ``dbt build`` (one dbt start-up,
     one DuckDB writer) and one watcher task per model turns green or red as dbt reports it,
-    so a failing model or test is a visible failed task and a cleared task re-runs that
-    model alone.
+    so a failing model is a visible failed task and a cleared task re-runs that model alone.
+
+    The data tests run inside that same build (a failing error-level test fails the
+    producer, names the test in its log and skips the models downstream of it), but get no
+    task of their own unless ``UPSELL_AIRFLOW_TEST_TASKS=1``: a test watcher per model is
+    54 more Airflow tasks, which at M scale took Airflow's own share of the nightly run
+    from ≈ 14 % to ≈ 22 % (docs/benchmarks.md), for what the producer's log already says.
     """
     import cosmos  # noqa: F401  (import the package first: cosmos.constants alone hits a circular import)
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     from upsell.transform import NIGHTLY_BUILD_FLAGS
 
@@ -92,6 +97,10 @@ def dbt_task_group(as_of: str):
         raise FileNotFoundError(
             f"dbt manifest not found at {MANIFEST}: run `make manifest` (dbt parse) before starting Airflow")
     dbt_exe = Path(os.sys.executable).with_name("dbt")
+    test_tasks = os.environ.get("UPSELL_AIRFLOW_TEST_TASKS") == "1"
+    # With TestBehavior.NONE Cosmos narrows the producer's build to models, seeds and
+    # snapshots (--resource-type each); naming tests too keeps them in the one build.
+    build_flags = NIGHTLY_BUILD_FLAGS if test_tasks else [*NIGHTLY_BUILD_FLAGS, "--resource-type", "test"]
     group = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
@@ -102,7 +111,8 @@ def dbt_task_group(as_of: str):
         # for the life of the task process, locking the file for the next tasks.
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=str(dbt_exe),
                                          invocation_mode=InvocationMode.SUBPROCESS),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
+                                   test_behavior=TestBehavior.AFTER_EACH if test_tasks else TestBehavior.NONE),
         operator_args={
             "pool": POOL,
             "vars": {"as_of": as_of, "business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")},
@@ -110,7 +120,7 @@ def dbt_task_group(as_of: str):
                     "UPSELL_WAREHOUSE": str(Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb"))
                                             .resolve())},
             "append_env": True,
-            "dbt_cmd_flags": NIGHTLY_BUILD_FLAGS,
+            "dbt_cmd_flags": build_flags,
             # the producer has finished when a watcher runs (see below): no need to defer
             "deferrable": False,
             "poke_interval": 5,

@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import duckdb
 import pytest
 
 from tests.integration.airflow_procs import sample_airflow_env
+from upsell.dag_support import MANIFEST
 from upsell.tasks import as_of_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,9 +76,11 @@ def test_nightly_dag_shape(dagbag):
                      "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish", "report", "data_docs"):
         assert expected in tasks, expected
     # one watcher task per dbt model, each started by the single dbt build
-    models = [t for t in tasks if t.startswith("dbt.") and t.endswith(".run")]
+    models = [t for t in tasks if t.startswith("dbt.") and t.endswith("_run")]
     assert len(models) >= 30
-    assert "dbt.customer_rfm.run" in tasks and "dbt.campaign_pdca.run" in tasks
+    assert "dbt.customer_rfm_run" in tasks and "dbt.campaign_pdca_run" in tasks
+    # the data tests run inside that build, without a task each (UPSELL_AIRFLOW_TEST_TASKS)
+    assert not [t for t in tasks if t.startswith("dbt.") and t.endswith(("_test", ".test"))]
     assert set(tasks["validate_raw"]["upstream"]) >= {"ingest.crm", "ingest.billing", "ingest.email", "ingest.plan"}
     assert "validate_raw" in tasks["dbt.dbt_producer_watcher"]["upstream"]
     assert "validate" in tasks["publish"]["upstream"]
@@ -99,8 +103,8 @@ def test_nightly_dag_fails_instead_of_hanging_or_succeeding_when_a_gate_fails(da
     built = tasks["dbt.built"]
     assert built["is_teardown"] and built["trigger_rule"] == "all_done_setup_success"
     assert built["upstream"] == ["dbt.dbt_producer_watcher", "dbt.start"]
-    roots = [tid for tid, t in tasks.items() if tid.startswith("dbt.") and (tid.endswith(".run") or
-             tid.endswith(".seed")) and not any(u.startswith("dbt.") and u != "dbt.built" for u in t["upstream"])]
+    roots = [tid for tid, t in tasks.items() if tid.startswith("dbt.") and (tid.endswith("_run") or
+             tid.endswith("_seed")) and not any(u.startswith("dbt.") and u != "dbt.built" for u in t["upstream"])]
     assert roots and set(roots) == set(built["downstream"])
     for tid in roots:
         assert tasks[tid]["upstream"] == ["dbt.built"] and tasks[tid]["trigger_rule"] == "all_success", tid
@@ -213,8 +217,13 @@ def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env, nightly_run):
     log, run_id, state = nightly_run
     assert state == "success", log[-5000:]
     states = task_states(airflow_env, run_id)
-    assert states["publish"] == "success" and states["dbt.customer_rfm.run"] == "success"
+    assert states["publish"] == "success" and states["dbt.customer_rfm_run"] == "success"
     assert states["report"] == "success"
+    # the producer's one dbt build ran every model, seed and data test of the manifest
+    nodes = Counter(n["resource_type"] for n in json.loads(MANIFEST.read_text())["nodes"].values())
+    totals = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=0 SKIP=0 NO-OP=\d+ TOTAL=(\d+)", log)
+    assert totals and int(totals[-1][2]) == nodes["model"] + nodes["seed"] + nodes["test"], totals
+    assert nodes["test"] > 200
     report_dir = served_file(airflow_env).parent / "report"
     assert (report_dir / "2026-10-31.html").exists() and (report_dir / "latest.html").exists()
     con = duckdb.connect(str(served_file(airflow_env)), read_only=True)
@@ -245,7 +254,7 @@ def test_validation_failure_fails_the_run_at_validate_raw_and_keeps_the_served_m
     assert re.search(r"upsell_nightly FAILED at validate_raw \(run [^)]+\): \d+ error-level expectation", log), log[-5000:]
     assert "previously published marts stay served" in log and "expect_column_values_to_not_be_in_set" in log
     # nothing downstream of the gate ran: no dbt build, no watcher polling, no publish
-    for task_id in ("dbt.start", "dbt.dbt_producer_watcher", "dbt.built", "dbt.customer_rfm.run", "validate", "publish",
+    for task_id in ("dbt.start", "dbt.dbt_producer_watcher", "dbt.built", "dbt.customer_rfm_run", "validate", "publish",
                     "report"):
         assert states[task_id] == "upstream_failed", (task_id, states[task_id])
     assert not [t for t, s in states.items() if s not in ("success", "failed", "upstream_failed")], states
