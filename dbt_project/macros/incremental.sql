@@ -46,14 +46,14 @@
 {#- True when the table holds rows dated after this run's as-of date: rebuild it. -#}
 {% macro incremental_needs_rebuild(date_watermark_sql) %}
     {%- set marks = incremental_watermarks(date_watermark_sql) -%}
-    {{ return(marks is not none and marks['date'] > var('as_of')) }}
+    {{ return(marks is not none and marks['date'] > as_of_text() | trim) }}
 {% endmacro %}
 
 
 {#- Pre-hook: empty the table when the as-of went backwards (see incremental_needs_rebuild). -#}
 {% macro incremental_rebuild_hook(date_watermark_sql) %}
     {%- if incremental_needs_rebuild(date_watermark_sql) -%}
-        {{ log("incremental: " ~ this ~ " holds rows after as-of " ~ var('as_of') ~ "; rebuilding it", info=true) }}
+        {{ log("incremental: " ~ this ~ " holds rows after as-of " ~ as_of_text() | trim ~ "; rebuilding it", info=true) }}
         delete from {{ this }}
     {%- endif -%}
 {% endmacro %}
@@ -64,7 +64,7 @@
     per-row expression whose maximum `date_watermark_sql` takes. -#}
 {% macro incremental_changed_rows(date_watermark_sql, effective_date_sql) %}
     {%- set marks = incremental_watermarks(date_watermark_sql) -%}
-    {%- if marks is none or marks['date'] > var('as_of') -%}
+    {%- if marks is none or marks['date'] > as_of_text() | trim -%}
         true
     {%- else -%}
         {%- set since = modules.datetime.date.fromisoformat(marks['date'])

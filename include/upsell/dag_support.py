@@ -91,7 +91,7 @@ def dbt_task_group(as_of: str):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    from upsell.transform import NIGHTLY_BUILD_FLAGS
+    from upsell.transform import AS_OF_ENV, NIGHTLY_BUILD_FLAGS
 
     if not MANIFEST.exists():
         raise FileNotFoundError(
@@ -115,8 +115,9 @@ def dbt_task_group(as_of: str):
                                    test_behavior=TestBehavior.AFTER_EACH if test_tasks else TestBehavior.NONE),
         operator_args={
             "pool": POOL,
-            "vars": {"as_of": as_of, "business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")},
-            "env": {"UPSELL_EMAIL_SALT": "{{ upsell_email_salt() }}",
+            # the as-of date goes in the environment, not --vars (see upsell.transform.AS_OF_ENV)
+            "vars": {"business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")},
+            "env": {AS_OF_ENV: as_of, "UPSELL_EMAIL_SALT": "{{ upsell_email_salt() }}",
                     "UPSELL_WAREHOUSE": str(Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb"))
                                             .resolve())},
             "append_env": True,

@@ -89,13 +89,17 @@ def dbt_work_dir(warehouse: Path, target: str = "duckdb") -> Path:
     return Path(warehouse).resolve().parent / ("dbt" if target == "duckdb" else f"dbt-{target}")
 
 
-def dbt_args(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
+AS_OF_ENV = "UPSELL_AS_OF"  # the as-of date for dbt (macros/dates.sql: why not --vars)
+
+
+def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None,
              vars_: dict | None = None, target: str = "duckdb") -> list[str]:
+    """dbt's command line. The as-of date is not among the vars (see ``AS_OF_ENV``): vars
+    that differ from the last invocation's make dbt re-parse the whole project."""
     work = dbt_work_dir(warehouse, target)
-    all_vars = {"as_of": as_of.isoformat(), **(vars_ or {})}
     return [command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-            "--vars", json.dumps(all_vars), *(extra or [])]
+            *(["--vars", json.dumps(vars_)] if vars_ else []), *(extra or [])]
 
 
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
@@ -107,11 +111,11 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     connection to that file (validation, publish) from this process.
     """
     target = selected_target(target)
-    args = dbt_args(command, warehouse, as_of, extra, vars_, target)
+    args = dbt_args(command, warehouse, extra, vars_, target)
     exe = Path(sys.executable).with_name("dbt")
     cmd = [str(exe) if exe.exists() else "dbt", *args]
-    log.info("running %s", " ".join(cmd))
-    env = {**os.environ, **dbt_env(warehouse, target)}
+    log.info("running %s=%s %s", AS_OF_ENV, as_of.isoformat(), " ".join(cmd))
+    env = {**os.environ, **dbt_env(warehouse, target), AS_OF_ENV: as_of.isoformat()}
     proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
     for line in proc.stdout.splitlines():
         log.info("dbt: %s", line)
