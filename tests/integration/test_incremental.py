@@ -32,7 +32,8 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
 MAPPINGS = [REPO / "include" / "mappings" / "salesforce"]
-STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices")
+STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
+           "intermediate.int_email_messages_summarised")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
@@ -173,3 +174,33 @@ def test_night2_build_parses_partially(night2):
     # night 1 parsed from scratch, night 2 (as of the next day) parsed partially
     assert len(parses) >= 2 and "saved manifest not found" in parses[0], parses
     assert not [line for line in parses[1:] if "full parse" in line or "Unable to do partial" in line], parses
+
+
+def test_replanned_campaign_is_recomputed(night3, tmp_path):
+    """A plan re-export that moves one email campaign's start and shortens its attribution
+    window: the next incremental night recomputes that campaign's messages (no email event
+    changed)."""
+    _, landing, warehouse, _ = night3
+    plan = (landing / "plan" / "campaigns.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, row = plan[0], next(line for line in plan if line.startswith("CMP-202304-EM1,"))
+    cells = next(csv.reader([row]))
+    names = header.split(",")
+    days, start = names.index("attribution_window_days"), names.index("start_date")
+    assert (cells[start], cells[days]) == ("2023/4/18", "60")
+    cells[start], cells[days] = "2023/5/1", "3"
+    out = landing / "plan" / "campaigns_20261103.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(header + "\n")
+        csv.writer(fh, lineterminator="\n").writerow(cells)
+    sql = ("SELECT count(*), count(*) FILTER (WHERE is_opened) FROM intermediate.int_email_messages_summarised "
+           "WHERE campaign_id = 'CMP-202304-EM1'")
+    before = staged(warehouse, sql)
+    as_of = staged(warehouse, "SELECT max(as_of_date) FROM intermediate.int_campaign_windows")[0][0]
+    night(landing, warehouse, as_of)
+    after = staged(warehouse, sql)
+    windows = staged(warehouse, "SELECT window_start_date FROM intermediate.int_campaign_windows "
+                                "WHERE campaign_id = 'CMP-202304-EM1'")
+    assert [str(w[0]) for w in windows] == ["2023-05-01"]
+    # messages whose events all came before the new start date are gone
+    assert after[0][0] < before[0][0], (before, after)
+    assert_same_as_full_refresh(warehouse, as_of, tmp_path)

@@ -1,8 +1,29 @@
-{{ config(materialized='table') }}
+{#- Incremental (the largest campaign input: every email event through two windows each
+    night). A run recomputes, from ALL events of the message, every message with an event
+    changed since the last run (macros/incremental.sql: loaded after the table's newest
+    `_loaded_at`, or dated in the lookback), and every campaign whose attribution window
+    differs from the one its rows were built with (plan changed) or that has no rows yet;
+    the pre-hooks first delete exactly those rows, and the rows of campaigns gone from the
+    plan (macros/email_messages_incremental.sql). As-of going backwards rebuilds it. A
+    change of var machine_event_seconds / machine_user_agent_markers or of this SQL needs
+    `--full-refresh`. The result equals a full refresh (tests/integration/test_incremental.py). -#}
+{%- set date_watermark = local_date('max(last_event_at)') -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ incremental_rebuild_hook(local_date('max(last_event_at)')) }}",
+            "{{ email_messages_delete_changed(local_date('max(last_event_at)')) }}",
+            "{{ email_messages_delete_replanned() }}",
+        ]
+    )
+}}
 
 with
 
-events as (
+all_events as (
 
     select * from {{ ref('stg_email__email_events') }}
 
@@ -11,6 +32,44 @@ events as (
 windows as (
 
     select * from {{ ref('int_campaign_windows') }}
+
+),
+
+{% if is_incremental() -%}
+changed_messages as (
+
+    -- messages with an event changed since the last run
+    select distinct campaign_id, message_id from all_events
+    where {{ incremental_changed_rows(date_watermark, local_date('occurred_at')) }}
+
+),
+
+replanned_campaigns as (
+
+    -- campaigns whose window is not the one their rows hold (or that have no rows)
+    select windows.campaign_id from windows
+    where not exists (
+        select 1 from {{ this }} as built
+        where built.campaign_id = windows.campaign_id
+            and built.window_start_date is not distinct from windows.window_start_date
+            and built.window_end_date is not distinct from windows.window_end_date
+    )
+
+),
+
+{% endif -%}
+events as (
+
+    -- every event of the messages to (re)compute: all of them on a first run
+    select * from all_events
+    {% if is_incremental() -%}
+    where exists (
+        select 1 from changed_messages
+        where changed_messages.campaign_id = all_events.campaign_id
+            and changed_messages.message_id = all_events.message_id
+    )
+    or campaign_id in (select campaign_id from replanned_campaigns)
+    {%- endif %}
 
 ),
 
@@ -29,6 +88,9 @@ clocked as (
         events.event_type,
         events.occurred_at,
         events.user_agent,
+        events._loaded_at,
+        windows.window_start_date,
+        windows.window_end_date,
         min(case when events.event_type = 'sent' then events.occurred_at end) over (
             partition by events.campaign_id, events.message_id
         ) as sent_at,
@@ -94,7 +156,12 @@ summarised as (
         min(case when event_type = 'opened' and not is_machine_event then occurred_at end)
             as first_human_opened_at,
         min(case when event_type = 'clicked' and not is_machine_event then occurred_at end)
-            as first_human_clicked_at
+            as first_human_clicked_at,
+        -- what the incremental runs compare against (see the top of this file)
+        min(window_start_date) as window_start_date,
+        min(window_end_date) as window_end_date,
+        max(occurred_at) as last_event_at,
+        max(_loaded_at) as _loaded_at
     from classified
     group by campaign_id, step, message_id
 
@@ -123,7 +190,11 @@ final as (
         machine_open_events,
         machine_click_events,
         first_human_opened_at,
-        first_human_clicked_at
+        first_human_clicked_at,
+        window_start_date,
+        window_end_date,
+        last_event_at,
+        _loaded_at
     from summarised
 
 )
