@@ -192,8 +192,7 @@ def test_replanned_campaign_is_recomputed(night3, tmp_path):
     with out.open("w", encoding="utf-8", newline="") as fh:
         fh.write(header + "\n")
         csv.writer(fh, lineterminator="\n").writerow(cells)
-    sql = ("SELECT count(*), count(*) FILTER (WHERE is_opened) FROM intermediate.int_email_messages_summarised "
-           "WHERE campaign_id = 'CMP-202304-EM1'")
+    sql = "SELECT count(*) FROM intermediate.int_email_messages_summarised WHERE campaign_id = 'CMP-202304-EM1'"
     before = staged(warehouse, sql)
     as_of = staged(warehouse, "SELECT max(as_of_date) FROM intermediate.int_campaign_windows")[0][0]
     night(landing, warehouse, as_of)
@@ -202,5 +201,5 @@ def test_replanned_campaign_is_recomputed(night3, tmp_path):
                                 "WHERE campaign_id = 'CMP-202304-EM1'")
     assert [str(w[0]) for w in windows] == ["2023-05-01"]
     # messages whose events all came before the new start date are gone
-    assert after[0][0] < before[0][0], (before, after)
+    assert after < before, (before, after)
     assert_same_as_full_refresh(warehouse, as_of, tmp_path)
