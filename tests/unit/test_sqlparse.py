@@ -105,6 +105,9 @@ TS = Column("occurred_at", "timestamp")
     ("2025-04-01T00:05:00Z", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
     ("2025-04-01T02:05:00+02:00", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
     ("2025-04-01 00:05:00+00", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
+    # the 25-character ISO form takes a fast path; slashes and spaces around it still work
+    ("2025/04/01 06:05:00+06:00", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
+    (" 2025-03-31T21:05:00-03:00 ", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
     # the spec's boundary example: 2025-04-01 01:00 JST is still FY2025 after storing as UTC
     ("2025/4/1 1:00", datetime(2025, 3, 31, 16, 0, tzinfo=UTC)),
 ])
@@ -133,5 +136,8 @@ def test_enum_case_insensitive_and_unknown():
 
 def test_identifiers_are_trimmed_free_text_is_kept():
     assert evaluate(Column("account_id", "text"), "　A-001 ") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), " A-001  ") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), "A-001") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), "   ") == (None, None)
     assert evaluate(Column("account_name", "text"), "株式会社A ") == ("株式会社A ", None)
     assert evaluate(Column("account_name", "text"), "") == (None, None)

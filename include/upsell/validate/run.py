@@ -242,12 +242,13 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duc
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
         previous = _previous_publish_counts(con)
         reconciliations = _reconciliations(con, marts, as_of)
+        max_rows = _calendar_bounds(con, schema, marts)
         for mart in marts:
             df = _frame(con, f"SELECT * FROM {schema}.{mart}")
             snapshots = _snapshot_counts(df, as_of)
             runner.validate(f"marts.{mart}", df, suites.mart_suite(
                 mart, list(df.columns), None if snapshots else previous.get(mart), ROWCOUNT_TOLERANCE,
-                reconciliations.get(mart)))
+                reconciliations.get(mart), max_rows.get(mart)))
             if snapshots:
                 current, before = snapshots
                 runner.validate(f"marts.{mart}.snapshot", df[df["as_of_date"] == current],
@@ -287,6 +288,15 @@ def _previous_publish_counts(con) -> dict[str, int]:
     return dict(con.execute("""SELECT mart, rows FROM (
         SELECT mart, rows, row_number() OVER (PARTITION BY mart ORDER BY published_at DESC) AS n
         FROM audit.publishes) AS latest WHERE n = 1""").fetchall())
+
+
+def _calendar_bounds(con, schema: str, marts: list[str]) -> dict[str, int]:
+    """The row bound of each calendar-driven mart, from the mart it is a subset of."""
+    out: dict[str, int] = {}
+    for mart, (base, per_row) in suites.CALENDAR_DRIVEN_MARTS.items():
+        if mart in marts and base in marts:
+            out[mart] = per_row * con.execute(f"SELECT count(*) FROM {schema}.{base}").fetchone()[0]
+    return out
 
 
 def _reconciliations(con, marts: list[str], as_of: date) -> dict[str, dict[str, float]]:

@@ -115,9 +115,21 @@ def raw_volume_suite(min_ratio: float) -> list:
     return [gxe.ExpectColumnValuesToBeBetween(column="volume_ratio", min_value=min_ratio, severity=ERROR)]
 
 
+# Marts whose size follows the calendar by design, so the night-over-night row-count check
+# (``row_count_suite``) would block legitimate nights, with the bound that replaces it.
+# upsell_next_best_action lists an account when a timing reason holds *today*: the day
+# the two-month look-ahead reaches the year-end of the accounts with a December fiscal
+# year (as-of 10-31) the bundled sample's list grows from 297 to 491 rows. Its structural
+# bound: at most an upsell and a cross-sell per account of upsell_propensity.
+CALENDAR_DRIVEN_MARTS: dict[str, tuple[str, int]] = {
+    "upsell_next_best_action": ("upsell_propensity", 2),
+}
+
+
 def mart_suite(mart: str, columns: list[str], previous_rows: int | None, tolerance: float,
-               reconciliations: dict[str, float] | None = None) -> list:
-    """Expectations for one whole mart."""
+               reconciliations: dict[str, float] | None = None, max_rows: int | None = None) -> list:
+    """Expectations for one whole mart. ``max_rows``: the structural bound of a
+    calendar-driven mart (``CALENDAR_DRIVEN_MARTS``), which has no row-count drift check."""
     import great_expectations.expectations as gxe
 
     # every mart: an empty table is reported (a warning: a landing folder without, say,
@@ -140,6 +152,10 @@ def mart_suite(mart: str, columns: list[str], previous_rows: int | None, toleran
         # ties the mart back to the raw totals, to the yen (amounts are exact decimals)
         exps.append(gxe.ExpectColumnSumToBeBetween(column=column, min_value=total - 0.5, max_value=total + 0.5,
                                                    severity=ERROR))
+    if mart in CALENDAR_DRIVEN_MARTS:
+        if max_rows is not None:
+            exps.append(gxe.ExpectTableRowCountToBeBetween(min_value=0, max_value=max_rows, severity=ERROR))
+        return exps
     return exps + row_count_suite(previous_rows, tolerance)
 
 
