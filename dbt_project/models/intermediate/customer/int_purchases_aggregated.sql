@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One row per purchase: a paid invoice (distinct invoice_id), valued at the sum of its
 -- paid lines, dated by invoice_date. Only `paid` lines count as revenue; void, open and
 -- refunded lines are excluded, and invoices dated after the as-of date never reach here

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Product purchases for co-purchase (affinity) analysis: one row per account, product and
 -- purchase date, over paid invoice lines dated in the var affinity_lookback_days (365) up
 -- to the as-of date (as_of - N days < invoice_date <= as_of). A line with a zero or

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Subscription history: one row per version of a subscription (the billing export is a
 -- change log: start, seat expansion, tier upgrade, renewal, cancellation, each a new row
 -- with the same subscription_id and a newer updated_at). stg_billing__subscriptions keeps
