@@ -24,7 +24,6 @@ NAIVE_TS_FORMATS = (
     "%Y/%m/%d %H:%M:%S.%f",
 ) + DATE_FORMATS
 # A time of day followed by an explicit offset (Z, +09, +09:00, +0900).
-ISO_OFFSET_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 OFFSET_RE = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -42,12 +41,10 @@ def cleaned(ref: str) -> str:
 
     ``translate`` is costly, so it only runs on values with non-ASCII characters
     (``strlen`` counts bytes, ``length`` characters): millions of plain values skip it.
-    ``trim`` copies every value it returns, so an ASCII value without a space (nearly
-    all of them) is kept as it is: ``contains`` is a memchr, 3× cheaper than the copy.
     """
-    return (f"nullif(CASE WHEN strlen({ref}) <> length({ref}) "
-            f"THEN trim(translate({ref}, {lit(FULLWIDTH)}, {lit(HALFWIDTH)})) "
-            f"WHEN contains({ref}, ' ') THEN trim({ref}) ELSE {ref} END, '')")
+    folded = (f"CASE WHEN strlen({ref}) <> length({ref}) "
+              f"THEN translate({ref}, {lit(FULLWIDTH)}, {lit(HALFWIDTH)}) ELSE {ref} END")
+    return f"nullif(trim({folded}), '')"
 
 
 def is_identifier(name: str) -> bool:
@@ -69,8 +66,7 @@ def _number_text(c: str) -> str:
     The regular expression only runs where a yen sign, backslash or space can be.
     """
     return (f"CASE WHEN strlen({c}) <> length({c}) OR contains({c}, '\\') OR contains({c}, ' ') "
-            f"THEN regexp_replace({c}, '[¥￥円,\\\\\\s]', '', 'g') "
-            f"WHEN contains({c}, ',') THEN replace({c}, ',', '') ELSE {c} END")
+            f"THEN regexp_replace({c}, '[¥￥円,\\\\\\s]', '', 'g') ELSE replace({c}, ',', '') END")
 
 
 def parse_sql(col: Column, ref: str, tz: str, c: str | None = None) -> tuple[str, Callable[[str], str]]:
@@ -92,9 +88,8 @@ def parse_sql(col: Column, ref: str, tz: str, c: str | None = None) -> tuple[str
         if not is_identifier(col.name):
             # free text (names, URLs, user agents) is kept as written; only '' means missing
             return f"nullif({ref}, '')", lambda v: "NULL"
-        # (see ``cleaned``: only values with a space or a non-ASCII character are trimmed)
         value = (f"nullif(CASE WHEN strlen({ref}) <> length({ref}) THEN trim({ref}, ' 　\t\r\n') "
-                 f"WHEN contains({ref}, ' ') THEN trim({ref}) ELSE {ref} END, '')")
+                 f"ELSE trim({ref}) END, '')")
         return value, lambda v: "NULL"
     if col.type in ("int", "money", "number"):
         text = c  # callers pass number_text(cleaned) as c (see ``cleaned_for``)
@@ -123,13 +118,10 @@ def parse_sql(col: Column, ref: str, tz: str, c: str | None = None) -> tuple[str
     if col.type == "timestamp":
         naive = f"coalesce(try_cast({c} AS TIMESTAMP), try_strptime({c}, {_list(NAIVE_TS_FORMATS)}))"
         # "YYYY-MM-DD HH:MM:SS" (19 characters) or shorter cannot carry an offset: the
-        # regular expression only runs on longer values, and not on the commonest form
-        # with an offset, "YYYY-MM-DDTHH:MM:SS+09:00", which one strptime format reads
-        # (NULL without an offset) at a third of the cost of the checks around it.
-        value = (f"coalesce(try_strptime({c}, {lit(ISO_OFFSET_FORMAT)}), "
-                 f"CASE WHEN length({c}) > 19 AND regexp_matches({c}, {lit(OFFSET_RE)}) "
+        # regular expression only runs on longer values.
+        value = (f"CASE WHEN length({c}) > 19 AND regexp_matches({c}, {lit(OFFSET_RE)}) "
                  f"THEN try_cast(replace({c}, '/', '-') AS TIMESTAMPTZ) "
-                 f"ELSE timezone({lit(tz)}, {naive}) END)")
+                 f"ELSE timezone({lit(tz)}, {naive}) END")
         return value, failed("not a timestamp")
     raise ValueError(f"unknown column type {col.type!r}")
 
