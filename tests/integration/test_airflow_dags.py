@@ -45,19 +45,29 @@ for dag_id, dag in bag.dags.items():
                               "downstream": sorted(t.downstream_task_ids),
                               "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                               "is_setup": t.is_setup, "is_teardown": t.is_teardown,
-                              "outlets": [getattr(o, "uri", None) for o in t.outlets]}
+                              "outlets": [getattr(o, "uri", None) for o in t.outlets],
+                              "select": getattr(t, "select", None)}
                   for t in dag.tasks},
     }
 print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def dagbag(airflow_env) -> dict:
-    proc = subprocess.run([sys.executable, "-c", DAGBAG_PROBE, str(REPO / "dags")], env=airflow_env,
+def load_dagbag(env: dict[str, str]) -> dict:
+    proc = subprocess.run([sys.executable, "-c", DAGBAG_PROBE, str(REPO / "dags")], env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_env) -> dict:
+    return load_dagbag(airflow_env)
+
+
+def manifest_models(folder: str) -> set[str]:
+    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
+    return {n["name"] for n in nodes if n["resource_type"] == "model" and n["original_file_path"].startswith(folder)}
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES)
@@ -75,10 +85,12 @@ def test_nightly_dag_shape(dagbag):
     for expected in ("resolve_as_of", "discover", "ingest.crm", "ingest.billing", "ingest.email", "ingest.plan",
                      "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish", "report", "data_docs"):
         assert expected in tasks, expected
-    # one watcher task per dbt model, each started by the single dbt build
-    models = [t for t in tasks if t.startswith("dbt.") and t.endswith("_run")]
-    assert len(models) >= 30
-    assert "dbt.customer_rfm_run" in tasks and "dbt.campaign_pdca_run" in tasks
+    # one watcher task per mart and seed, each started by the single dbt build; the build
+    # itself is not narrowed to them (the producer's --select stays empty)
+    models = {t.removeprefix("dbt.").removesuffix("_run") for t in tasks if t.startswith("dbt.") and t.endswith("_run")}
+    assert models == manifest_models("models/marts/") and len(models) >= 20
+    assert {"dbt.rfm_segments_seed", "dbt.pdca_actions_seed"} <= set(tasks)
+    assert tasks["dbt.dbt_producer_watcher"]["select"] is None
     # the data tests run inside that build, without a task each (UPSELL_AIRFLOW_TEST_TASKS)
     assert not [t for t in tasks if t.startswith("dbt.") and t.endswith(("_test", ".test"))]
     assert set(tasks["validate_raw"]["upstream"]) >= {"ingest.crm", "ingest.billing", "ingest.email", "ingest.plan"}
@@ -91,7 +103,15 @@ def test_nightly_dag_shape(dagbag):
     assert all(t["retries"] >= 1 for tid, t in tasks.items() if tid.startswith("ingest."))
     outlets = tasks["publish"]["outlets"]
     assert any(u.endswith("/parquet/current/upsell_next_best_action.parquet") for u in outlets)
-    assert len(outlets) == len(models) - sum(1 for m in models if ".stg_" in m or ".int_" in m)
+    assert len(outlets) == len(models)
+
+
+def test_every_model_gets_a_watcher_when_asked(airflow_env):
+    tasks = load_dagbag({**airflow_env, "UPSELL_AIRFLOW_MODEL_TASKS": "all"})["dags"]["upsell_nightly"]["tasks"]
+    models = {t.removeprefix("dbt.").removesuffix("_run") for t in tasks if t.startswith("dbt.") and t.endswith("_run")}
+    assert models == manifest_models("models/")
+    assert {m for m in models if m.startswith(("stg_", "int_"))}
+    assert tasks["dbt.dbt_producer_watcher"]["select"] is None
 
 
 def test_nightly_dag_fails_instead_of_hanging_or_succeeding_when_a_gate_fails(dagbag):
