@@ -121,6 +121,12 @@ def dbt_task_group(as_of: str):
                                          invocation_mode=InvocationMode.SUBPROCESS),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
                                    select=[] if all_models else list(MODEL_TASKS),
+                                   # No Asset event per model: a table dbt has just built is not
+                                   # validated yet. Consumers' Assets are the published marts
+                                   # (``publish``, after the marts gate); Cosmos' per-model events
+                                   # (duckdb://… URIs) would announce data the gate may still
+                                   # reject, and cost API calls in every watcher.
+                                   emit_datasets=False,
                                    test_behavior=TestBehavior.AFTER_EACH if test_tasks else TestBehavior.NONE),
         operator_args={
             "pool": POOL,

@@ -46,7 +46,8 @@ for dag_id, dag in bag.dags.items():
                               "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                               "is_setup": t.is_setup, "is_teardown": t.is_teardown,
                               "outlets": [getattr(o, "uri", None) for o in t.outlets],
-                              "select": getattr(t, "select", None)}
+                              "select": getattr(t, "select", None),
+                              "emit_datasets": getattr(t, "emit_datasets", None)}
                   for t in dag.tasks},
     }
 print(json.dumps(out))
@@ -91,6 +92,8 @@ def test_nightly_dag_shape(dagbag):
     assert models == manifest_models("models/marts/") and len(models) >= 20
     assert {"dbt.rfm_segments_seed", "dbt.pdca_actions_seed"} <= set(tasks)
     assert tasks["dbt.dbt_producer_watcher"]["select"] is None
+    # Asset events come from publish (validated marts), never from dbt's unvalidated tables
+    assert {tasks[t]["emit_datasets"] for t in tasks if t.endswith(("_run", "_seed"))} == {False}
     # the data tests run inside that build, without a task each (UPSELL_AIRFLOW_TEST_TASKS)
     assert not [t for t in tasks if t.startswith("dbt.") and t.endswith(("_test", ".test"))]
     assert set(tasks["validate_raw"]["upstream"]) >= {"ingest.crm", "ingest.billing", "ingest.email", "ingest.plan"}
