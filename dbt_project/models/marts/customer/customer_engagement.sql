@@ -33,8 +33,9 @@ contacts as (
 
 ),
 
-email_events as (
+email_events as not materialized (
 
+    -- read twice below: inlined, not materialized (all 5M+ events, every column) first
     select * from {{ ref('stg_email__email_events') }}
 
 ),
@@ -81,6 +82,20 @@ account_emails as (
 
 ),
 
+sent_in_window as (
+
+    -- messages with a sent or delivered event in the window. Only these can have their
+    -- first such event (sent_at, below) in it, so only their events are aggregated, not
+    -- every event of the history. The first condition is a cheap superset (UTC, two days'
+    -- margin for any time zone) that spares most rows the local-date conversion.
+    select distinct message_id
+    from email_events
+    where event_type in ('sent', 'delivered')
+        and occurred_at >= {{ dbt.dateadd('day', -(var('engagement_lookback_days') + 2), as_of_date()) }}
+        and {{ customer_in_window(local_date('occurred_at'), as_of_date(), var('engagement_lookback_days')) }}
+
+),
+
 messages as (
 
     -- one row per message and account (a recipient hash may be a contact of several accounts)
@@ -92,6 +107,8 @@ messages as (
         max(case when e.event_type = 'opened' then 1 else 0 end) as is_opened,
         max(case when e.event_type = 'clicked' then 1 else 0 end) as is_clicked
     from email_events as e
+    inner join sent_in_window as w
+        on e.message_id = w.message_id
     inner join account_emails as c
         on e.recipient_email_hash = c.email_hash
     group by c.account_id, e.message_id
