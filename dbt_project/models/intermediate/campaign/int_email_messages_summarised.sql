@@ -23,8 +23,9 @@
 
 with
 
-all_events as (
+all_events as not materialized (
 
+    -- read more than once below: inlined, not copied first (DuckDB materializes such CTEs)
     select * from {{ ref('stg_email__email_events') }}
 
 ),

@@ -12,8 +12,9 @@
 -- base date is before the calendar starts has no cohort: NRR and GRR are NULL.
 with
 
-account_month_ends as (
+account_month_ends as not materialized (
 
+    -- read more than once below: inlined, not copied first (DuckDB materializes such CTEs)
     select * from {{ ref('int_account_mrr_month_ends') }}
 
 ),
