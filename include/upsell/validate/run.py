@@ -50,7 +50,12 @@ class _Runner:
 
         self.gx = gx
         self.context = get_context(warehouse)
-        self.source = self.context.data_sources.add_or_update_pandas(name="upsell")
+        # Reused, not replaced: replacing it drops its assets and batch definitions, and GX
+        # then rewrites great_expectations.yml twice per suite to add them back (≈ 1 s a gate).
+        try:
+            self.source = self.context.data_sources.get("upsell")
+        except KeyError:
+            self.source = self.context.data_sources.add_pandas(name="upsell")
         self.run_id = gx.RunIdentifier(run_name=run_id)
         self.report = ValidationReport(layer)
         self.warehouse = warehouse
