@@ -11,7 +11,7 @@ Great Expectations → publish to the BI serving location.
   `as_of` param on a manual trigger.
 * **Tasks**: `resolve_as_of` → `discover` → `ingest.<source>` (one per source system) →
   `validate_raw` (Great Expectations on the rows loaded) → `dbt` (Cosmos, one producer
-  `dbt build` watched by one task per mart and seed) → `validate` (Great Expectations on the
+  `dbt build` watched by one task per model) → `validate` (Great Expectations on the
   marts) → `publish` (emits one Asset event per mart) → `report` (the nightly HTML report
   from the served file: `<serving>/report/<as_of>.html` and `latest.html`); `data_docs` (the Data Docs link)
   runs after `validate` whatever its outcome. A failed gate fails the run; nothing is

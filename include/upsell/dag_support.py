@@ -81,12 +81,11 @@ def dbt_task_group(as_of: str):
     one DuckDB writer) and one watcher task per model turns green or red as dbt reports it,
     so a failing model is a visible failed task and a cleared task re-runs that model alone.
 
-    Watchers are rendered for the marts and seeds only (``MODEL_TASKS``): the producer still
-    builds every model, and a failing staging or intermediate model fails the producer,
-    is named in its log and fails the watchers of the marts downstream of it. A watcher per
-    staging and intermediate model was 32 more Airflow tasks for what the producer's log
-    already says (each ≈ 0.15 s in ``dags test``, a task process each on a worker);
-    ``UPSELL_AIRFLOW_MODEL_TASKS=all`` renders them again.
+    Every model keeps its watcher, staging and intermediate ones too, although they cost
+    ≈ 0.15 s each in ``dags test``: a watcher whose model failed or was skipped re-runs that
+    model alone on its retry (Cosmos skips a retried producer), in the graph's order. With
+    watchers for the marts only, that retry would build a mart from the previous night's
+    intermediate tables (tried and reverted, docs/benchmarks.md, fifth round).
 
     The data tests run inside that same build (a failing error-level test fails the
     producer, names the test in its log and skips the models downstream of it), but get no
@@ -108,7 +107,6 @@ def dbt_task_group(as_of: str):
     # With TestBehavior.NONE Cosmos narrows the producer's build to models, seeds and
     # snapshots (--resource-type each); naming tests too keeps them in the one build.
     build_flags = NIGHTLY_BUILD_FLAGS if test_tasks else [*NIGHTLY_BUILD_FLAGS, "--resource-type", "test"]
-    all_models = os.environ.get("UPSELL_AIRFLOW_MODEL_TASKS") == "all"
     group = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
@@ -120,7 +118,6 @@ def dbt_task_group(as_of: str):
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=str(dbt_exe),
                                          invocation_mode=InvocationMode.SUBPROCESS),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                   select=[] if all_models else list(MODEL_TASKS),
                                    # No Asset event per model: a table dbt has just built is not
                                    # validated yet. Consumers' Assets are the published marts
                                    # (``publish``, after the marts gate); Cosmos' per-model events
@@ -142,37 +139,8 @@ def dbt_task_group(as_of: str):
             "poke_interval": 5,
         },
     )
-    _build_everything(group)
     _watchers_after_producer(group)
     return group
-
-
-# The dbt nodes that get a watcher task (dbt selectors; UPSELL_AIRFLOW_MODEL_TASKS=all: every model).
-MODEL_TASKS = ("path:models/marts", "resource_type:seed")
-
-
-def _tasks(group) -> dict:
-    """Every operator of a task group, nested groups included, by task id."""
-    def walk(node):
-        for child in node.children.values():
-            if hasattr(child, "children"):
-                yield from walk(child)
-            else:
-                yield child
-
-    return {t.task_id: t for t in walk(group)}
-
-
-def _build_everything(group) -> None:
-    """The producer builds the whole project, whatever subset has watcher tasks.
-
-    Cosmos hands the render selection (``MODEL_TASKS``) to the producer's ``dbt build`` as
-    ``--select`` too, which would build the marts without the staging and intermediate
-    models they read. The selection is only about which tasks to draw, so the producer's
-    is cleared (``select`` is one of the operator's dbt flags, read when it runs)."""
-    for task_id, task in _tasks(group).items():
-        if task_id.endswith("dbt_producer_watcher"):
-            task.select = None
 
 
 def _watchers_after_producer(group) -> None:
@@ -196,7 +164,14 @@ def _watchers_after_producer(group) -> None:
     """
     from airflow.providers.standard.operators.empty import EmptyOperator
 
-    tasks = _tasks(group)
+    def walk(node):
+        for child in node.children.values():
+            if hasattr(child, "children"):
+                yield from walk(child)
+            else:
+                yield child
+
+    tasks = {t.task_id: t for t in walk(group)}
     producer = next((t for tid, t in tasks.items() if tid.endswith("dbt_producer_watcher")), None)
     if producer is None:
         return
