@@ -46,7 +46,6 @@ for dag_id, dag in bag.dags.items():
                               "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                               "is_setup": t.is_setup, "is_teardown": t.is_teardown,
                               "outlets": [getattr(o, "uri", None) for o in t.outlets],
-                              "select": getattr(t, "select", None),
                               "emit_datasets": getattr(t, "emit_datasets", None)}
                   for t in dag.tasks},
     }
@@ -88,7 +87,6 @@ def test_nightly_dag_shape(dagbag):
     models = {t.removeprefix("dbt.").removesuffix("_run") for t in tasks if t.startswith("dbt.") and t.endswith("_run")}
     assert models == manifest_models("models/") and len(models) >= 30
     assert {"dbt.rfm_segments_seed", "dbt.pdca_actions_seed"} <= set(tasks)
-    assert tasks["dbt.dbt_producer_watcher"]["select"] is None
     # Asset events come from publish (validated marts), never from dbt's unvalidated tables
     assert {tasks[t]["emit_datasets"] for t in tasks if t.endswith(("_run", "_seed"))} == {False}
     # the data tests run inside that build, without a task each (UPSELL_AIRFLOW_TEST_TASKS)

@@ -65,7 +65,7 @@ def test_the_index_lists_the_newest_results_only(warehouse):
 def test_a_second_night_does_not_rewrite_the_gx_config(warehouse):
     # the pandas data source, its assets and batch definitions live in
     # great_expectations.yml; replacing the data source each night made GX rewrite the
-    # file twice per suite (≈ 1 s a gate at M)
+    # file twice per suite (≈ 0.5 s a gate at M)
     night(warehouse, "night-1")
     config = warehouse.parent / "gx" / "great_expectations.yml"
     assert "marts.customer_rfm" in config.read_text()

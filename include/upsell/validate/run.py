@@ -104,12 +104,9 @@ class _Runner:
         stay as they were rendered; the index lists the newest results
         (``validation_results_limit`` in include/gx/great_expectations.yml), as a
         checkpoint's ``UpdateDataDocsAction`` would."""
-        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
         ours = [key for key in self.context.validation_results_store.list_keys() if key.run_id == self.run_id]
-        suites_ = {key.expectation_suite_identifier.name for key in ours}
         self.context.build_data_docs(
-            resource_identifiers=[*ours, *(ExpectationSuiteIdentifier(name=n) for n in sorted(suites_))])
+            resource_identifiers=[*ours, *{key.expectation_suite_identifier for key in ours}])
         self.report.data_docs = data_docs_index(self.warehouse)
         return self.report
 
