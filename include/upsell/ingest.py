@@ -30,7 +30,7 @@ from upsell.encoding import EncodingError
 from upsell.headers import HeaderError, load_mappings
 from upsell.progress import Progress
 from upsell.readers import FileError, Staged, stage
-from upsell.sqlparse import cleaned_for, lit, missing_error, parse_sql
+from upsell.sqlparse import cleaned, cleaned_for, is_numeric, is_one_of, lit, missing_error, number_text, parse_sql
 from upsell.warehouse import connect, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,13 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
     """One pass over the file's records: typed columns, ``_reason``, original text of bad
     records (``_raw``) and a hash of the record's text for duplicate detection.
 
-    Three layers so that each cell is cleaned once and parsed once: ``k_<col>`` cleaned
-    text, then typed values, then the error messages that compare the two.
+    Layers so that each cell is cleaned once and parsed once: ``k_<col>`` cleaned text
+    (for numbers: ``c_<col>`` cleaned, then ``k_<col>`` without yen signs and commas),
+    then typed values, then the error messages that compare the two.
     """
     spec = DATASETS[dataset]
     cleaned_cols: list[str] = []
+    number_cols: list[str] = []
     values: list[str] = []
     errors: list[str] = []
     for col in spec.columns:
@@ -98,7 +100,11 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
             if col.required:
                 errors.append(missing_error(col.name, f'"{col.name}"'))
             continue
-        cleaned_cols.append(f"{cleaned_for(col, ref)} AS {k}")
+        if is_numeric(col):
+            cleaned_cols.append(f"{cleaned(ref)} AS c_{col.name}")
+            number_cols.append(f"{number_text(f'c_{col.name}')} AS {k}")
+        else:
+            cleaned_cols.append(f"{cleaned_for(col, ref)} AS {k}")
         value, error = parse_sql(col, ref, tz, c=k)
         values.append(f'{value} AS "{col.name}"')
         errors.append(error(f'"{col.name}"'))
@@ -108,11 +114,15 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
         if staged.column_ref(column) is None:
             continue
         target = f'"{then_required}"' if staged.column_ref(then_required) else "NULL"
+        condition = is_one_of(f'"{column}"', tuple(when_values))
         errors.append(
-            f'CASE WHEN "{column}" IN ({", ".join(lit(v) for v in when_values)}) AND {target} IS NULL '
+            f"CASE WHEN {condition} AND {target} IS NULL "
             f"THEN {lit(f'{then_required} is required when {column} is ')} || \"{column}\" END")
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
-    reason = f"nullif(concat_ws('; ', {', '.join(errors)}), '')" if errors else "NULL"
+    # concat_ws builds a string for every row, '' for the good ones: only run it on rows
+    # with at least one message (COALESCE finds them without building anything)
+    reason = (f"CASE WHEN coalesce({', '.join(errors)}) IS NOT NULL "
+              f"THEN concat_ws('; ', {', '.join(errors)}) END") if errors else "NULL"
     s_cols = ", ".join(f"s{i}" for i in range(len(staged.header)))
     carry = "".join(f"{c}, " for c in staged.carry)
     return f"""
@@ -120,8 +130,10 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
             SELECT *, {staged.pre_error_sql} AS _pre,
                    hash({s_cols}) AS _h {''.join(', ' + c for c in cleaned_cols)}
             FROM {staged.source}
+        ), numbers AS (
+            SELECT *{''.join(', ' + c for c in number_cols)} FROM src
         ), typed AS (
-            SELECT *, {', '.join(values)} FROM src
+            SELECT *, {', '.join(values)} FROM numbers
         ), checked AS (
             SELECT *, coalesce(_pre, {reason}) AS _reason FROM typed
         )

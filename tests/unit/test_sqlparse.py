@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from upsell.contracts import Column
-from upsell.sqlparse import value_and_error
+from upsell.sqlparse import _ascii_trimmed, value_and_error
 
 
 def evaluate(col: Column, text: str | None, tz: str = "Asia/Tokyo"):
@@ -110,6 +110,10 @@ TS = Column("occurred_at", "timestamp")
     (" 2025-03-31T21:05:00-03:00 ", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
     # the spec's boundary example: 2025-04-01 01:00 JST is still FY2025 after storing as UTC
     ("2025/4/1 1:00", datetime(2025, 3, 31, 16, 0, tzinfo=UTC)),
+    # offsets the ISO fast path does not take ("-hh:mm", "+hhmm", fractions)
+    ("2025-03-31T21:05:00-03:00", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
+    ("2025-04-01T09:05:00+0900", datetime(2025, 4, 1, 0, 5, tzinfo=UTC)),
+    ("2025-04-01T09:05:00.250+09:00", datetime(2025, 4, 1, 0, 5, 0, 250000, tzinfo=UTC)),
 ])
 def test_timestamp_forms(text, expected_utc):
     value, error = evaluate(TS, text)
@@ -124,6 +128,9 @@ def test_business_time_zone_is_configurable():
 
 def test_bad_timestamp():
     assert evaluate(TS, "2025-04-01 25:99") == (None, "occurred_at: not a timestamp: 2025-04-01 25:99")
+    # shaped like the ISO fast path, but no such day or no digits: the general path decides
+    for text in ("2025-02-30T09:05:00+09:00", "abcd-ef-ghTij:kl:mn+op:qr"):
+        assert evaluate(TS, text) == (None, f"occurred_at: not a timestamp: {text}")
 
 
 ENUM = Column("stage", "enum", values=("won", "lost"))
@@ -138,6 +145,22 @@ def test_identifiers_are_trimmed_free_text_is_kept():
     assert evaluate(Column("account_id", "text"), "　A-001 ") == ("A-001", None)
     assert evaluate(Column("account_id", "text"), " A-001  ") == ("A-001", None)
     assert evaluate(Column("account_id", "text"), "A-001") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), "A-001 ") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), " A-001") == ("A-001", None)
+    assert evaluate(Column("account_id", "text"), "A-001　") == ("A-001", None)
     assert evaluate(Column("account_id", "text"), "   ") == (None, None)
     assert evaluate(Column("account_name", "text"), "株式会社A ") == ("株式会社A ", None)
     assert evaluate(Column("account_name", "text"), "") == (None, None)
+
+
+def test_ascii_trim_guard_returns_what_trim_returns():
+    """The guard skips ``trim`` for values that start and end with no space: exact only
+    while DuckDB's ``trim`` removes nothing but 0x20 from ASCII text, checked here for
+    every ASCII character before, after and around a value."""
+    texts = [f"{p}a{s}" for i in range(1, 128) for p, s in ((chr(i), ""), ("", chr(i)), (chr(i), chr(i)))]
+    texts += ["", " ", "  ", "a b", " a b ", "a  "]
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT x, trim(x), {_ascii_trimmed('x')} FROM unnest(?::VARCHAR[]) AS t(x)",
+                       [texts]).fetchall()
+    assert len(rows) == len(texts)
+    assert [(x, plain) for x, plain, _ in rows] == [(x, guarded) for x, _, guarded in rows]
