@@ -121,8 +121,8 @@ def checked_sql(dataset: str, staged: Staged, tz: str) -> str:
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
     # concat_ws builds a string for every row, '' for the good ones: only run it on rows
     # with at least one message (COALESCE finds them without building anything)
-    reason = (f"CASE WHEN coalesce({', '.join(errors)}) IS NOT NULL "
-              f"THEN concat_ws('; ', {', '.join(errors)}) END") if errors else "NULL"
+    messages = ", ".join(errors)
+    reason = f"CASE WHEN coalesce({messages}) IS NOT NULL THEN concat_ws('; ', {messages}) END" if errors else "NULL"
     s_cols = ", ".join(f"s{i}" for i in range(len(staged.header)))
     carry = "".join(f"{c}, " for c in staged.carry)
     return f"""

@@ -23,8 +23,9 @@ NAIVE_TS_FORMATS = (
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
     "%Y/%m/%d %H:%M:%S.%f",
 ) + DATE_FORMATS
-# A time of day followed by an explicit offset (Z, +09, +09:00, +0900).
+# ISO 8601 with a "+hh:mm" offset, the form most systems export (a LIKE pattern: cheap).
 ISO_OFFSET_LIKE = "____-__-__T__:__:__+__:__"
+# A time of day followed by an explicit offset (Z, +09, +09:00, +0900).
 OFFSET_RE = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -46,15 +47,14 @@ def is_one_of(expr: str, values: tuple[str, ...]) -> str:
     block of ≈ 120k rows of a 1.26M-row file and gave them other records' line numbers.
     A simple CASE is not rewritten.
     """
-    whens = " ".join(f"WHEN {lit(v)} THEN true" for v in values)
-    return f"CASE {expr} {whens} ELSE false END"
+    return _mapped(expr, tuple((v, "true") for v in values), otherwise="false")
 
 
-def _mapped(expr: str, pairs: tuple[tuple[str, str], ...]) -> str:
-    """``expr`` looked up in constant pairs (text -> SQL value); NULL when absent.
+def _mapped(expr: str, pairs: tuple[tuple[str, str], ...], otherwise: str = "NULL") -> str:
+    """``expr`` looked up in constant pairs (text -> SQL value), ``otherwise`` when absent.
     A simple CASE, for the reason given in ``is_one_of``."""
     whens = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in pairs)
-    return f"CASE {expr} {whens} END"
+    return f"CASE {expr} {whens} ELSE {otherwise} END"
 
 
 def cleaned(ref: str) -> str:
@@ -166,8 +166,7 @@ def parse_sql(col: Column, ref: str, tz: str, c: str | None = None) -> tuple[str
         general = (f"CASE WHEN length({c}) > 19 AND regexp_matches({c}, {lit(OFFSET_RE)}) "
                    f"THEN try_cast(replace({c}, '/', '-') AS TIMESTAMPTZ) "
                    f"ELSE timezone({lit(tz)}, {naive}) END")
-        # ISO 8601 with a "+hh:mm" offset, what most systems export, skips the regular
-        # expression (a LIKE is a fraction of its cost); COALESCE evaluates the general
+        # ISO_OFFSET_LIKE skips the regular expression; COALESCE evaluates the general
         # form only for the rows the fast path could not read.
         value = f"coalesce(CASE WHEN {c} LIKE {lit(ISO_OFFSET_LIKE)} THEN try_cast({c} AS TIMESTAMPTZ) END, {general})"
         return value, failed("not a timestamp")

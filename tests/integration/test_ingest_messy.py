@@ -163,6 +163,7 @@ def test_line_numbers_of_a_large_file_follow_the_file(landing, warehouse):
                                    "FROM audit.quarantine ORDER BY line")
     assert quarantined == [(too_many, f"EV{too_many:07d}", "TOO MANY COLUMNS"),
                            (unknown, f"EV{unknown:07d}", "event_type")]
+    assert reconcile(warehouse) == []
 
 
 def test_user_mapping_headers(landing, warehouse, tmp_path):
