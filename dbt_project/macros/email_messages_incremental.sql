@@ -11,7 +11,7 @@
             select 1 from {{ ref('stg_email__email_events') }} as changed
             where changed.campaign_id = {{ this.identifier }}.campaign_id
                 and changed.message_id = {{ this.identifier }}.message_id
-                and {{ incremental_changed_rows(date_watermark_sql, local_date('changed.occurred_at')) }}
+                and {{ incremental_changed_rows(date_watermark_sql, effective_ts_sql='changed.occurred_at') }}
         )
     {%- endif -%}
 {% endmacro %}

@@ -41,7 +41,7 @@ changed_messages as (
 
     -- messages with an event changed since the last run
     select distinct campaign_id, message_id from all_events
-    where {{ incremental_changed_rows(date_watermark, local_date('occurred_at')) }}
+    where {{ incremental_changed_rows(date_watermark, effective_ts_sql='occurred_at') }}
 
 ),
 

@@ -37,7 +37,7 @@ won_upsells as (
     where deal_type = 'upsell'
         and stage = 'won'
         and closed_at is not null
-        and {{ local_date('closed_at') }} <= {{ as_of_date() }}
+        and {{ on_or_before_as_of('closed_at') }}
 
 ),
 

@@ -141,7 +141,7 @@ upsell_leads as (
         {{ local_date('created_at') }} as created_date
     from leads
     where lead_type = 'upsell'
-        and {{ local_date('created_at') }} <= {{ as_of_date() }}
+        and {{ on_or_before_as_of('created_at') }}
 
 ),
 

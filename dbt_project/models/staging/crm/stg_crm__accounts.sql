@@ -10,7 +10,7 @@ as_of_cut as (
 
     -- only what was known on the as-of date: re-running an old date reproduces it
     select * from source
-    where ({{ local_date('updated_at') }} <= {{ as_of_date() }})
+    where ({{ on_or_before_as_of('updated_at') }})
 
 ),
 
