@@ -8,6 +8,7 @@ end to end through the pipeline in tests/integration/test_clv_cdnow.py.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,26 @@ def test_no_dropout_heterogeneity_still_fits():
     assert fit.params.a > 50 and fit.params.b > 50
     assert fit.params.a / (fit.params.a + fit.params.b) == pytest.approx(0.0099, rel=0.5)
     assert np.all(np.isfinite(clv.expected_purchases(fit.params, 365, x, np.floor(t_x), T)))
+
+
+def test_a_stall_on_the_ridge_with_a_larger_gradient_is_accepted_too(caplog):
+    """No heterogeneity in dropout (a, b huge at a fixed ratio), 3,000 simulated customers:
+    L-BFGS-B's line search stalls with a gradient of 2.5e-5 (the L sample stalled at 2.2e-5
+    and Nelder-Mead then ran for 20 minutes). The stall is accepted, and going further along
+    the ridge gains nothing worth having."""
+    rng = np.random.default_rng(0)
+    same_p = clv.BgNbdParams(r=2.0, alpha=60.0, a=2e4, b=2e6)
+    T = rng.integers(30, 1000, 3000).astype(float)
+    x, t_x, _, _ = clv.simulate_bgnbd(same_p, T, rng)
+    t_x = np.floor(t_x)
+    with caplog.at_level(logging.INFO, logger="upsell.clv"):
+        fit = clv.fit_bgnbd(x, t_x, T)
+    assert "accepted" in caplog.text and "Nelder-Mead" not in caplog.text
+    assert fit.params.a > 1000 and fit.params.b > 1000
+    expected = clv.expected_purchases(fit.params, 365, x, t_x, T)
+    further = clv.BgNbdParams(fit.params.r, fit.params.alpha, fit.params.a * 10, fit.params.b * 10)
+    assert np.sum(clv.bgnbd_log_likelihood(further, x, t_x, T)) < fit.log_likelihood + 0.01
+    assert clv.expected_purchases(further, 365, x, t_x, T) == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_line_search_stalled_on_the_flat_ridge_is_accepted_not_polished_for_ever():
