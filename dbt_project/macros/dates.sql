@@ -22,25 +22,25 @@
     cast('{{ as_of_text() }}' as date)
 {%- endmacro %}
 
-{#- The first instant of a business-local calendar day (YYYY-MM-DD text), as a
-    TIMESTAMPTZ literal in UTC: 2026-11-02 in Asia/Tokyo starts at 2026-11-01T15:00:00Z.
-    Computed while rendering (dbt's pytz), so a filter on a stored instant compares
-    timestamps — which DuckDB pushes into the scan and prunes by row group — instead of
-    converting every row's instant to a local date. Portable: an ISO 8601 literal with an
-    offset casts the same on DuckDB and Postgres. -#}
-{% macro local_day_start(day_text) -%}
-    {%- set day = modules.datetime.date.fromisoformat(day_text | trim) -%}
-    {%- set midnight = modules.datetime.datetime(day.year, day.month, day.day) -%}
-    {%- set start = modules.pytz.timezone(var("business_tz")).localize(midnight).astimezone(modules.pytz.utc) -%}
-    cast('{{ start.isoformat() }}' as timestamp with time zone)
+{#- The first instant after a business-local calendar day (YYYY-MM-DD text): the next
+    local midnight, as a TIMESTAMPTZ literal in UTC (2026-11-01 in Asia/Tokyo ends at
+    2026-11-01T15:00:00Z). Computed while rendering (dbt's pytz, the zone's daylight-saving
+    rules included), so a filter on a stored instant compares timestamps — which DuckDB
+    pushes into the scan and prunes by row group — instead of converting every row's
+    instant to a local date. Portable: an ISO 8601 literal with an offset casts the same
+    on DuckDB and Postgres. -#}
+{% macro local_day_end(day_text) -%}
+    {%- set next_day = modules.datetime.date.fromisoformat(day_text | trim) + modules.datetime.timedelta(days=1) -%}
+    {%- set midnight = modules.datetime.datetime(next_day.year, next_day.month, next_day.day) -%}
+    {%- set instant = modules.pytz.timezone(var("business_tz")).localize(midnight).astimezone(modules.pytz.utc) -%}
+    cast('{{ instant.isoformat() }}' as timestamp with time zone)
 {%- endmacro %}
 
 {#- SQL predicate: the stored instant falls on or before the as-of date in business time,
-    i.e. {{ local_date(ts) }} <= as-of, written as the instant before the next local
-    midnight (see local_day_start: ~10x cheaper on millions of rows). -#}
+    i.e. {{ local_date(ts) }} <= as-of, written as an instant comparison (see
+    local_day_end: ~10x cheaper on millions of rows). -#}
 {% macro on_or_before_as_of(ts) -%}
-    {%- set next_day = modules.datetime.date.fromisoformat(as_of_text() | trim) + modules.datetime.timedelta(days=1) -%}
-    ({{ ts }}) < {{ local_day_start(next_day.isoformat()) }}
+    ({{ ts }}) < {{ local_day_end(as_of_text()) }}
 {%- endmacro %}
 
 {#- The business-local calendar date of a stored instant (TIMESTAMPTZ, UTC). A stored

@@ -62,7 +62,7 @@
 {#- SQL predicate on raw rows: true for the rows this run must look at (see the top of this
     file); `true` on a first run, a --full-refresh or a rebuild. The row's effective date is
     either `effective_date_sql` (a per-row DATE expression) or the business-local date of
-    the instant `effective_ts_sql` (compared as an instant, see local_day_start); its
+    the instant `effective_ts_sql` (compared as an instant, see local_day_end); its
     maximum over the table is what `date_watermark_sql` takes. -#}
 {% macro incremental_changed_rows(date_watermark_sql, effective_date_sql=none, effective_ts_sql=none) %}
     {%- set marks = incremental_watermarks(date_watermark_sql) -%}
@@ -73,7 +73,7 @@
             - modules.datetime.timedelta(days=var('incremental_lookback_days') | int) -%}
         (_loaded_at > cast('{{ marks["loaded"] }}' as timestamp with time zone)
         {%- if effective_ts_sql is not none %}
-            or {{ effective_ts_sql }} >= {{ local_day_start((since + modules.datetime.timedelta(days=1)).isoformat()) }})
+            or {{ effective_ts_sql }} >= {{ local_day_end(since.isoformat()) }})
         {%- else %}
             or {{ effective_date_sql }} > cast('{{ since.isoformat() }}' as date))
         {%- endif -%}
