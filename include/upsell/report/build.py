@@ -34,14 +34,49 @@ class ReportResult:
     bytes: int
 
 
+CACHE_ENV = "UPSELL_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Where derived files that depend only on installed packages are kept between runs:
+    ``$UPSELL_CACHE_DIR``, else ``$XDG_CACHE_HOME/upsell``, else ``~/.cache/upsell``."""
+    if configured := os.environ.get(CACHE_ENV):
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "upsell"
+
+
 @functools.cache
 def vega_javascript() -> str:
     """Vega, Vega-Lite and vega-embed as one script (from vl-convert, offline), at the
-    Vega-Lite version altair writes its specs for."""
+    Vega-Lite version altair writes its specs for.
+
+    vl-convert bundles the script on every call (≈ 1.9 s of every night at any scale,
+    docs/benchmarks.md), yet it depends only on the two installed packages' versions: it is
+    kept in :func:`cache_dir` under a name made of both, and rebuilt when either changes.
+    A cache that cannot be written (read-only home) costs only the rebuild."""
+    import importlib.metadata
+
     import altair as alt
+
+    key = f"vega-bundle-vlconvert{importlib.metadata.version('vl-convert-python')}-altair{alt.SCHEMA_VERSION}.js"
+    cached = cache_dir() / key
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    js = _bundle(alt.SCHEMA_VERSION)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(cached, js)
+    except OSError as exc:
+        log.info("could not cache the Vega bundle at %s (%s): it is rebuilt next run", cached, exc)
+    return js
+
+
+def _bundle(schema_version: str) -> str:
     import vl_convert as vlc
 
-    major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    major_minor = ".".join(schema_version.lstrip("v").split(".")[:2])
     version = major_minor if major_minor in vlc.get_vegalite_versions() else None
     js = vlc.javascript_bundle(vl_version=f"v{version}" if version else None)
     # the bundle goes inside a <script> element: nothing in it may close that element
