@@ -115,11 +115,19 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     exe = Path(sys.executable).with_name("dbt")
     cmd = [str(exe) if exe.exists() else "dbt", *args]
     log.info("running %s=%s %s", AS_OF_ENV, as_of.isoformat(), " ".join(cmd))
-    env = {**os.environ, **dbt_env(warehouse, target), AS_OF_ENV: as_of.isoformat()}
-    proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
-    for line in proc.stdout.splitlines():
+    proc = subprocess.run(cmd, env=_child_env(warehouse, as_of, target), text=True, capture_output=True)
+    return _summarise(command, target, args, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _child_env(warehouse: Path, as_of: date, target: str) -> dict[str, str]:
+    return {**os.environ, **dbt_env(warehouse, target), AS_OF_ENV: as_of.isoformat()}
+
+
+def _summarise(command: str, target: str, args: list[str], returncode: int, stdout: str, stderr: str) -> DbtResult:
+    """A finished dbt invocation as a DbtResult (counts per status from run_results.json)."""
+    for line in stdout.splitlines():
         log.info("dbt: %s", line)
-    result = DbtResult(success=proc.returncode == 0)
+    result = DbtResult(success=returncode == 0)
     run_results = Path(args[args.index("--target-path") + 1]) / "run_results.json"
     if run_results.exists():
         for node in json.loads(run_results.read_text()).get("results", []):
@@ -128,6 +136,69 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
             if status in ("error", "fail"):
                 result.failures.append(f"{node.get('unique_id')}: {status}: {node.get('message')}")
     if not result.success:
-        tail = "\n".join(proc.stdout.splitlines()[-20:] + proc.stderr.splitlines()[-20:])
+        tail = "\n".join(stdout.splitlines()[-20:] + stderr.splitlines()[-20:])
         raise DbtError(f"dbt {command} on {target} failed: " + "; ".join(result.failures or [tail]))
     return result
+
+
+class PreparedDbt:
+    """A dbt child process started early: it imports dbt and parses the project (≈ 3 s of
+    single-threaded Python, docs/benchmarks.md) while this process ingests and validates
+    the raw data, then waits; :meth:`run` lets it build, :meth:`cancel` stops it unused.
+
+    Same child, arguments and environment as :func:`run_dbt`, through ``dbtRunner`` with
+    the parsed manifest (``upsell.dbt_child``). Parsing never opens the warehouse, so the
+    waiting child holds no lock on the file that ingestion and the raw gate write and read
+    (dbt-duckdb connects on the first query of the build). Use as a context manager: a
+    child that was not run is stopped on exit, whatever happened in between."""
+
+    def __init__(self, command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
+                 vars_: dict | None = None, target: str | None = None) -> None:
+        import tempfile
+
+        self.command = command
+        self.target = selected_target(target)
+        self.args = dbt_args(command, warehouse, extra, vars_, self.target)
+        common = dbt_args(command, warehouse, None, vars_, self.target)[1:]
+        cmd = [sys.executable, "-m", "upsell.dbt_child", json.dumps({
+            "command": command, "common": common, "extra": list(extra or [])})]
+        log.info("preparing %s=%s dbt %s", AS_OF_ENV, as_of.isoformat(), " ".join(self.args))
+        # files, not pipes: the child's output while it waits can never fill a pipe and stall it
+        self._out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self._err = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.proc = subprocess.Popen(cmd, env=_child_env(warehouse, as_of, self.target), text=True,
+                                     stdin=subprocess.PIPE, stdout=self._out, stderr=self._err)
+
+    def run(self) -> DbtResult:
+        """Let the child build; wait for it and summarise as :func:`run_dbt` does."""
+        try:
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:  # it failed while parsing: its output says why
+            pass
+        returncode = self.proc.wait()
+        return _summarise(self.command, self.target, self.args, returncode, self._read(self._out),
+                          self._read(self._err))
+
+    def cancel(self) -> None:
+        """Stop a child that has not been told to build (closing stdin is its signal)."""
+        if self.proc.poll() is None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @staticmethod
+    def _read(fh) -> str:
+        fh.seek(0)
+        return fh.read()
+
+    def __enter__(self) -> PreparedDbt:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+        self._out.close()
+        self._err.close()

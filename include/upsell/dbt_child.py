@@ -1,0 +1,35 @@
+"""The dbt child of :class:`upsell.transform.PreparedDbt`: parse now, build when told.
+
+``python -m upsell.dbt_child '{"command": "build", "common": [...], "extra": [...]}'``
+imports dbt and runs ``dbt parse`` with the common arguments (project, profiles, target
+and log paths, vars), then reads one line from stdin: ``go`` runs the command with the
+parsed manifest (dbt's documented ``dbtRunner(manifest=...)``: no second parse); end of
+input exits without touching the warehouse. The exit code is the dbt CLI's: 0 success,
+1 a node failed, 2 dbt itself failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    from dbt.cli.main import dbtRunner
+
+    parsed = dbtRunner().invoke(["parse", *spec["common"]])
+    if not parsed.success or parsed.result is None:
+        print(f"dbt parse failed: {parsed.exception or 'see the log above'}", file=sys.stderr)
+        return 2
+    if sys.stdin.readline().strip() != "go":
+        return 0
+    done = dbtRunner(manifest=parsed.result).invoke([spec["command"], *spec["common"], *spec["extra"]])
+    if done.exception is not None:
+        print(f"dbt {spec['command']} failed: {done.exception}", file=sys.stderr)
+        return 2
+    return 0 if done.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
