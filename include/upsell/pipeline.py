@@ -7,7 +7,8 @@ and Airflow run the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -96,8 +97,10 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     if target == "postgres":
         return _run_postgres(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, full_refresh, stage)
     with prepare_build(warehouse, as_of, tz, full_refresh) as dbt:
-        result = _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target)
-        with stage("dbt_build"):
+        result = _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target,
+                                  render_docs=False)
+        # the raw gate's Data Docs pages are rendered while dbt builds: this process only waits then
+        with stage("dbt_build"), beside(result.validations[0].render_docs, "raw-data-docs"):
             result.dbt = dbt.run()
     with stage("validate_marts"):
         result.validations.append(validate_marts(warehouse, run_id, as_of))
@@ -110,14 +113,40 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     return result
 
 
-def _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target) -> RunResult:
+def _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target,
+                     render_docs: bool = True) -> RunResult:
     with stage("ingest"):
         result = RunResult(as_of, run_id, ingest(landing, warehouse, run_id, tz=tz, mapping_dirs=mapping_dirs,
                                                  progress=progress), target=target)
     with stage("validate_raw"):
-        result.validations = [validate_raw(warehouse, run_id, as_of, tz)]
+        raw = validate_raw(warehouse, run_id, as_of, tz, render_docs=render_docs)
+        result.validations = [raw]
+        if not raw.success:
+            raw.render_docs()  # the failures' pages, before stopping
         check(result.validations)  # bad raw data stops here, before it reaches any model
     return result
+
+
+@contextlib.contextmanager
+def beside(work: Callable[[], None], name: str) -> Iterator[None]:
+    """Run ``work`` on a thread while the block runs; wait for it at the end of the block
+    and re-raise what it raised (after the block's own exception, if any)."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _run_postgres(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, full_refresh, stage) -> RunResult:

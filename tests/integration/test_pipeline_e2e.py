@@ -62,6 +62,10 @@ def test_run_prints_a_true_summary(built):
     assert "Data Docs: file://" in out
     docs = out.split("Data Docs: file://")[1].split()[0]
     assert Path(docs).exists()
+    # both gates' pages of this run: the raw gate's are rendered while dbt builds
+    site = Path(docs).parent / "validations"
+    assert list((site / "raw" / "email_events" / "manual__2026-10-31").rglob("*.html"))
+    assert list((site / "marts" / "customer_rfm" / "manual__2026-10-31").rglob("*.html"))
 
 
 def test_every_spec_mart_is_served_in_duckdb_and_parquet(built):
@@ -183,10 +187,14 @@ def test_bad_but_parseable_day_blocks_publish_and_keeps_served_marts(built):
     lines = ["event_id,campaign_id,step,message_id,recipient_email,event_type,occurred_at"]
     lines += [f"BAD{i},CMP-BAD,1,MSG-BAD{i},nobody{i}@example.co.jp,bounced,2026-10-31 10:00:00" for i in range(500)]
     (landing / "email" / "email_events_20261031-bad.csv").write_text("\n".join(lines) + "\n")
+    email_pages = len(list((warehouse.parent / "gx").rglob("validations/raw/email_events/**/*.html")))
     proc = upsell_run(landing, warehouse)
     assert proc.returncode == 1
     assert "raw.email_events" in proc.stderr and "expect_column_values_to_not_be_in_set" in proc.stderr
     assert "Data Docs: file://" in proc.stderr
+    docs = Path(proc.stderr.split("Data Docs: file://")[1].split()[0])
+    # the failing night's raw pages are rendered before it stops: one more validation of the file
+    assert len(list((docs.parent / "validations" / "raw" / "email_events").rglob("*.html"))) > email_pages
     assert "previously published marts stay served" in proc.stderr
     assert _digest(served) == before
     assert _digest(report) == report_before  # no publish, no new report: the last good one stays

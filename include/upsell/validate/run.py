@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,14 @@ class ValidationReport:
     warnings: list[str] = field(default_factory=list)
     suites_run: int = 0
     data_docs: Path | None = None
+    # this run's Data Docs pages when the gate was asked not to render them itself
+    docs_pending: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def render_docs(self) -> None:
+        """Render the pages a gate left pending (see ``render_docs=False``); once."""
+        pending, self.docs_pending = self.docs_pending, None
+        if pending:
+            pending()
 
     @property
     def success(self) -> bool:
@@ -95,8 +104,9 @@ class _Runner:
             (self.report.warnings if "warning" in severity or "info" in severity else self.report.failures).append(
                 message)
 
-    def finish(self) -> ValidationReport:
-        """Render this run's pages of the Data Docs, and the index.
+    def finish(self, render_docs: bool = True) -> ValidationReport:
+        """Render this run's pages of the Data Docs, and the index (or leave that to
+        ``report.render_docs()`` when not ``render_docs``).
 
         Not the whole site: ``build_data_docs()`` without identifiers re-renders every
         validation result ever stored, one more night's worth (≈ 45 results) every night
@@ -104,11 +114,17 @@ class _Runner:
         stay as they were rendered; the index lists the newest results
         (``validation_results_limit`` in include/gx/great_expectations.yml), as a
         checkpoint's ``UpdateDataDocsAction`` would."""
+        self.report.data_docs = data_docs_index(self.warehouse)
+        if render_docs:
+            self._render_docs()
+        else:
+            self.report.docs_pending = self._render_docs
+        return self.report
+
+    def _render_docs(self) -> None:
         ours = [key for key in self.context.validation_results_store.list_keys() if key.run_id == self.run_id]
         self.context.build_data_docs(
             resource_identifiers=[*ours, *{key.expectation_suite_identifier for key in ours}])
-        self.report.data_docs = data_docs_index(self.warehouse)
-        return self.report
 
 
 def _raw_select(dataset: str, expectations: list, tz: str) -> str:
@@ -143,8 +159,12 @@ def _raw_select(dataset: str, expectations: list, tz: str) -> str:
     return ", ".join(items)
 
 
-def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Tokyo") -> ValidationReport:
-    """The gate before dbt: the rows this run loaded (file by file) and the volumes."""
+def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Tokyo",
+                 render_docs: bool = True) -> ValidationReport:
+    """The gate before dbt: the rows this run loaded (file by file) and the volumes.
+
+    ``render_docs=False`` leaves this run's Data Docs pages to ``report.render_docs()``,
+    which ``run_nightly`` calls on a thread while dbt builds (the parent only waits then)."""
     import pandas as pd
 
     runner = _Runner(warehouse, run_id, "raw")
@@ -166,7 +186,7 @@ def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Toky
             runner.validate("raw.volume", pd.DataFrame(volume), suites.raw_volume_suite(VOLUME_MIN_RATIO))
     finally:
         con.close()
-    return runner.finish()
+    return runner.finish(render_docs)
 
 
 def _frame(con, sql: str, params: list | None = None):
