@@ -103,13 +103,18 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
         with stage("dbt_build"), beside(result.validations[0].render_docs, "raw-data-docs"):
             result.dbt = dbt.run()
     with stage("validate_marts"):
-        result.validations.append(validate_marts(warehouse, run_id, as_of))
+        marts = validate_marts(warehouse, run_id, as_of, render_docs=False)
+        result.validations.append(marts)
+        if not marts.success:
+            marts.render_docs()
         check(result.validations)
-    with stage("publish"):
-        result.published = publish(warehouse, run_id, as_of, serving_dir)
-    with stage("report"):
-        # the managers' report reads what was just served (the published file, not the warehouse)
-        result.report = build_report(result.published.serving_file.parent)
+    # the marts gate's Data Docs pages are rendered while publish copies the marts (in DuckDB)
+    with beside(marts.render_docs, "marts-data-docs"):
+        with stage("publish"):
+            result.published = publish(warehouse, run_id, as_of, serving_dir)
+        with stage("report"):
+            # the managers' report reads what was just served (the published file, not the warehouse)
+            result.report = build_report(result.published.serving_file.parent)
     return result
 
 

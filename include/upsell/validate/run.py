@@ -253,10 +253,13 @@ def _volume_frame(con, run_id: str) -> list[dict]:
             for d, n, m, runs in rows if runs >= 3]
 
 
-def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duckdb") -> ValidationReport:
+def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duckdb",
+                   render_docs: bool = True) -> ValidationReport:
     """The gate before publish: every table of the ``marts`` schema, whole. ``target``
     postgres: the same queries and suites on the Postgres warehouse (its audit, staging
     views and marts); GX's context stays beside the DuckDB warehouse file.
+    ``render_docs=False``: as for :func:`validate_raw` (``run_nightly`` renders them
+    while it publishes).
 
     Keys after dbt's dedupe are not re-checked here: every staging model has dbt
     ``unique`` / ``unique_combination`` tests on its keys, which fail the build before this
@@ -290,7 +293,7 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duc
                                 suites.row_count_suite(before, ROWCOUNT_TOLERANCE))
     finally:
         con.close()
-    return runner.finish()
+    return runner.finish(render_docs)
 
 
 def _snapshot_counts(df, as_of: date) -> tuple[object, int | None] | None:
