@@ -38,15 +38,18 @@ DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def salt():
-    """A fixed salt, so the warehouse and its copies hash emails alike."""
-    old = os.environ.get("UPSELL_EMAIL_SALT")
-    os.environ["UPSELL_EMAIL_SALT"] = "test-salt"
+def environment():
+    """A fixed salt, so the warehouse and its copies hash emails alike; dbt's debug log,
+    which says how dbt parsed (test_night2_build_parses_partially)."""
+    settings = {"UPSELL_EMAIL_SALT": "test-salt", "DBT_LOG_LEVEL_FILE": "debug"}
+    old = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     yield
-    if old is None:
-        del os.environ["UPSELL_EMAIL_SALT"]
-    else:
-        os.environ["UPSELL_EMAIL_SALT"] = old
+    for name, value in old.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 def night(landing: Path, warehouse: Path, as_of: date) -> None:
