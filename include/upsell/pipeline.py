@@ -7,8 +7,10 @@ and Airflow run the same code.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 from upsell.ingest import IngestResult, ingest
 from upsell.pg_load import CopyResult, copy_to_postgres
 from upsell.pg_publish import PgPublishResult, publish_postgres
-from upsell.publish import PublishResult, publish
+from upsell.publish import PublishResult, stage_publish
 from upsell.report import build_report
 from upsell.target import selected_target
 from upsell.transform import NIGHTLY_BUILD_FLAGS, DbtResult, PreparedDbt, dbt_work_dir, run_dbt
@@ -25,6 +27,8 @@ from upsell.validate import ValidationReport, validate_marts, validate_raw
 
 if TYPE_CHECKING:
     from upsell.report.build import ReportResult
+
+log = logging.getLogger(__name__)
 
 
 class ValidationFailed(RuntimeError):
@@ -102,20 +106,37 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
         # the raw gate's Data Docs pages are rendered while dbt builds: this process only waits then
         with stage("dbt_build"), beside(result.validations[0].render_docs, "raw-data-docs"):
             result.dbt = dbt.run()
-    with stage("validate_marts"):
-        marts = validate_marts(warehouse, run_id, as_of, render_docs=False)
-        result.validations.append(marts)
-        if not marts.success:
-            marts.render_docs()
-        check(result.validations)
-    # the marts gate's Data Docs pages are rendered while publish copies the marts (in DuckDB)
+    # Publish's copy of the marts (DuckDB work, the GIL released) runs beside the marts gate
+    # (GX's Python): nothing is served before the gate has passed — the copy has hidden
+    # names until commit() renames it into place, and is removed if the gate fails.
+    with stage("validate_marts"), ThreadPoolExecutor(1, thread_name_prefix="publish-copy") as pool:
+        copy = pool.submit(stage_publish, warehouse, run_id, as_of, serving_dir)
+        try:
+            marts = validate_marts(warehouse, run_id, as_of, render_docs=False)
+            result.validations.append(marts)
+            if not marts.success:
+                marts.render_docs()
+            check(result.validations)
+        except BaseException:
+            _discard(copy)
+            raise
+        staged = copy.result()
+    # the marts gate's Data Docs pages are rendered while the report is built
     with beside(marts.render_docs, "marts-data-docs"):
         with stage("publish"):
-            result.published = publish(warehouse, run_id, as_of, serving_dir)
+            result.published = staged.commit()
         with stage("report"):
             # the managers' report reads what was just served (the published file, not the warehouse)
             result.report = build_report(result.published.serving_file.parent)
     return result
+
+
+def _discard(copy: Future) -> None:
+    """Remove a publish copy that must not be served (after it has finished, either way)."""
+    try:
+        copy.result().discard()
+    except Exception:  # a failed copy removed its own files; the gate's error is the one to raise
+        log.warning("the publish copy failed too", exc_info=True)
 
 
 def _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target,

@@ -1,8 +1,10 @@
 """Publish validated marts to the serving location BI tools read.
 
 Write-audit-publish: dbt writes marts into the warehouse (the *staging* location, which
-BI never opens); after validation passes they are copied into a brand-new serving DuckDB
-file and a new Parquet folder, which then replace the published ones with atomic renames.
+BI never opens); they are copied into a brand-new serving DuckDB file and a new Parquet
+folder (``stage_publish``: hidden names nobody reads; ``run_nightly`` copies while the marts
+gate validates), which replace the published ones with atomic renames only after
+validation has passed (``StagedPublish.commit``; ``discard`` otherwise).
 A BI reader that has the old file open keeps reading the old, complete version (the
 rename does not touch the open inode) and is never locked out — DuckDB allows one writer
 per file, and the writer here never writes to a file a reader has open. New readers see
@@ -44,6 +46,48 @@ def _safe(text: str) -> str:
 
 
 def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None = None) -> PublishResult:
+    """Copy the marts to a new version and switch BI over to it (:func:`stage_publish`,
+    then :meth:`StagedPublish.commit`)."""
+    return stage_publish(warehouse, run_id, as_of, serving_dir).commit()
+
+
+@dataclass
+class StagedPublish:
+    """A complete copy of the marts, not yet served: a hidden DuckDB file and a Parquet
+    version folder nobody reads. :meth:`commit` serves it; :meth:`discard` removes it."""
+
+    warehouse: Path
+    run_id: str
+    as_of: date
+    published_at: datetime
+    serving_dir: Path
+    version: str
+    tmp_file: Path
+    parquet_version: Path
+    rows: dict[str, int]
+
+    def commit(self) -> PublishResult:
+        """The two switches, each one atomic rename; then the audit record."""
+        serving_file = self.serving_dir / SERVING_FILE
+        os.replace(self.tmp_file, serving_file)
+        current = self.serving_dir / PARQUET_DIR / "current"
+        tmp_link = self.serving_dir / PARQUET_DIR / f".current.{self.version}"
+        os.symlink(Path("versions") / self.version, tmp_link)
+        os.replace(tmp_link, current)
+        _prune(self.parquet_version.parent, keep=KEEP_PARQUET_VERSIONS, current=self.version)
+        _record(self.warehouse, self.run_id, self.as_of, self.published_at, self.rows)
+        log.info("published %d marts to %s and %s", len(self.rows), serving_file, current)
+        return PublishResult(serving_file, current, self.rows)
+
+    def discard(self) -> None:
+        self.tmp_file.unlink(missing_ok=True)
+        shutil.rmtree(self.parquet_version, ignore_errors=True)
+
+
+def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None = None) -> StagedPublish:
+    """Copy every table of the warehouse's ``marts`` schema into a new serving file and
+    Parquet version, served by nothing yet. Reads the warehouse read-only, so it can run
+    while the marts gate reads the same tables (``run_nightly`` does so)."""
     import duckdb
 
     serving_dir = Path(serving_dir or default_serving_dir(warehouse))
@@ -54,9 +98,10 @@ def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None 
     versions_root = serving_dir / PARQUET_DIR / "versions"
     parquet_version = versions_root / version
     parquet_version.mkdir(parents=True, exist_ok=True)
+    staged = StagedPublish(Path(warehouse), run_id, as_of, published_at, serving_dir, version, tmp_file,
+                           parquet_version, {})
 
     con = duckdb.connect(str(tmp_file))
-    rows: dict[str, int] = {}
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{Path(warehouse).resolve()}' AS wh (READ_ONLY)")
@@ -69,7 +114,7 @@ def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None 
         con.execute(f'CREATE SCHEMA "{db}".marts')
         for mart in marts:
             con.execute(f'CREATE TABLE "{db}".marts.{mart} AS SELECT * FROM wh.marts.{mart}')
-            rows[mart] = con.execute(f'SELECT count(*) FROM "{db}".marts.{mart}').fetchone()[0]
+            staged.rows[mart] = con.execute(f'SELECT count(*) FROM "{db}".marts.{mart}').fetchone()[0]
             con.execute(f"""COPY "{db}".marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)""")
         con.execute(f"""CREATE TABLE "{db}".marts._publish AS
             SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
@@ -78,22 +123,10 @@ def publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None 
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()
-        tmp_file.unlink(missing_ok=True)
-        shutil.rmtree(parquet_version, ignore_errors=True)
+        staged.discard()
         raise
     con.close()
-
-    # The two switches: each is one atomic rename.
-    serving_file = serving_dir / SERVING_FILE
-    os.replace(tmp_file, serving_file)
-    current = serving_dir / PARQUET_DIR / "current"
-    tmp_link = serving_dir / PARQUET_DIR / f".current.{version}"
-    os.symlink(Path("versions") / version, tmp_link)
-    os.replace(tmp_link, current)
-    _prune(versions_root, keep=KEEP_PARQUET_VERSIONS, current=version)
-    _record(warehouse, run_id, as_of, published_at, rows)
-    log.info("published %d marts to %s and %s", len(rows), serving_file, current)
-    return PublishResult(serving_file, current, rows)
+    return staged
 
 
 def _prune(root: Path, keep: int, current: str) -> None:
