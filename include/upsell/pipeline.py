@@ -93,7 +93,9 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
 
     On DuckDB the dbt child starts before ingestion: it imports dbt and parses the project
     beside ingestion and the raw gate (≈ 3 s of single-threaded Python that needs no data),
-    then waits until the raw gate has passed (:class:`upsell.transform.PreparedDbt`).
+    then waits until the raw gate has passed (:class:`upsell.transform.PreparedDbt`). The
+    gates' Data Docs pages are rendered on threads during the next step, and publish's copy
+    of the marts is made during the marts gate and served only after it has passed.
     """
     stage = stage or _no_stage
     target = selected_target(target)
