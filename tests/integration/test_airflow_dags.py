@@ -230,10 +230,16 @@ def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env, nightly_run):
     assert states["publish"] == "success" and states["dbt.customer_rfm_run"] == "success"
     assert states["report"] == "success"
     # the producer's one dbt build ran every model, seed and data test of the manifest
-    nodes = Counter(n["resource_type"] for n in json.loads(MANIFEST.read_text())["nodes"].values())
+    manifest = json.loads(MANIFEST.read_text())["nodes"]
+    nodes = Counter(n["resource_type"] for n in manifest.values())
     totals = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=0 SKIP=0 NO-OP=\d+ TOTAL=(\d+)", log)
     assert totals and int(totals[-1][2]) == nodes["model"] + nodes["seed"] + nodes["test"], totals
-    assert nodes["test"] > 200
+    # ... and those tests cover every staging model and every mart
+    tested = {n.get("attached_node") for n in manifest.values() if n["resource_type"] == "test"}
+    layers = {uid: n["original_file_path"].split("/")[1] for uid, n in manifest.items() if n["resource_type"] == "model"}
+    for layer in ("staging", "marts"):
+        models = {uid for uid, lay in layers.items() if lay == layer}
+        assert models and models <= tested, sorted(models - tested)
     report_dir = served_file(airflow_env).parent / "report"
     assert (report_dir / "2026-10-31.html").exists() and (report_dir / "latest.html").exists()
     con = duckdb.connect(str(served_file(airflow_env)), read_only=True)
