@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from upsell.ingest import IngestResult, ingest
 from upsell.pg_load import CopyResult, copy_to_postgres
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from upsell.report.build import ReportResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ValidationFailed(RuntimeError):
@@ -106,13 +106,13 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
         result = _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, target,
                                   render_docs=False)
         # the raw gate's Data Docs pages are rendered while dbt builds: this process only waits then
-        with stage("dbt_build"), beside(result.validations[0].render_docs, "raw-data-docs"):
+        with stage("dbt_build"), beside(result.validations[0].render_docs, name="raw-data-docs"):
             result.dbt = dbt.run()
     # Publish's copy of the marts (DuckDB work, the GIL released) runs beside the marts gate
     # (GX's Python): nothing is served before the gate has passed — the copy has hidden
     # names until commit() renames it into place, and is removed if the gate fails.
-    with stage("validate_marts"), ThreadPoolExecutor(1, thread_name_prefix="publish-copy") as pool:
-        copy = pool.submit(stage_publish, warehouse, run_id, as_of, serving_dir)
+    with stage("validate_marts"), beside(stage_publish, warehouse, run_id, as_of, serving_dir,
+                                         name="publish-copy") as copy:
         try:
             marts = validate_marts(warehouse, run_id, as_of, render_docs=False)
             result.validations.append(marts)
@@ -122,11 +122,10 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
         except BaseException:
             _discard(copy)
             raise
-        staged = copy.result()
     # the marts gate's Data Docs pages are rendered while the report is built
-    with beside(marts.render_docs, "marts-data-docs"):
+    with beside(marts.render_docs, name="marts-data-docs"):
         with stage("publish"):
-            result.published = staged.commit()
+            result.published = copy.result().commit()
         with stage("report"):
             # the managers' report reads what was just served (the published file, not the warehouse)
             result.report = build_report(result.published.serving_file.parent)
@@ -156,25 +155,14 @@ def _ingest_and_gate(landing, warehouse, as_of, run_id, tz, mapping_dirs, progre
 
 
 @contextlib.contextmanager
-def beside(work: Callable[[], None], name: str) -> Iterator[None]:
-    """Run ``work`` on a thread while the block runs; wait for it at the end of the block
-    and re-raise what it raised (after the block's own exception, if any)."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            work()
-        except BaseException as exc:  # handed to the caller below
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failure:
-        raise failure[0]
+def beside(work: Callable[..., T], *args, name: str) -> Iterator[Future[T]]:
+    """Run ``work(*args)`` on a thread while the block runs and yield its future; wait for
+    it at the end of the block, then raise what it raised (the block's own exception, if
+    any, wins)."""
+    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+        future = pool.submit(work, *args)
+        yield future
+    future.result()
 
 
 def _run_postgres(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, full_refresh, stage) -> RunResult:

@@ -62,9 +62,15 @@ class StagedPublish:
     published_at: datetime
     serving_dir: Path
     version: str
-    tmp_file: Path
-    parquet_version: Path
-    rows: dict[str, int]
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tmp_file(self) -> Path:
+        return self.serving_dir / f".{SERVING_FILE}.{self.version}.tmp"
+
+    @property
+    def parquet_version(self) -> Path:
+        return self.serving_dir / PARQUET_DIR / "versions" / self.version
 
     def commit(self) -> PublishResult:
         """The two switches, each one atomic rename; then the audit record."""
@@ -94,14 +100,11 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
     serving_dir.mkdir(parents=True, exist_ok=True)
     published_at = datetime.now(UTC)
     version = f"{as_of.isoformat()}__{_safe(run_id)}__{published_at:%Y%m%dT%H%M%S%f}"
-    tmp_file = serving_dir / f".{SERVING_FILE}.{version}.tmp"
-    versions_root = serving_dir / PARQUET_DIR / "versions"
-    parquet_version = versions_root / version
+    staged = StagedPublish(Path(warehouse), run_id, as_of, published_at, serving_dir, version)
+    parquet_version = staged.parquet_version
     parquet_version.mkdir(parents=True, exist_ok=True)
-    staged = StagedPublish(Path(warehouse), run_id, as_of, published_at, serving_dir, version, tmp_file,
-                           parquet_version, {})
 
-    con = duckdb.connect(str(tmp_file))
+    con = duckdb.connect(str(staged.tmp_file))
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH '{Path(warehouse).resolve()}' AS wh (READ_ONLY)")

@@ -164,8 +164,8 @@ class PreparedDbt:
 
         self.command = command
         self.target = selected_target(target)
-        self.args = dbt_args(command, warehouse, extra, vars_, self.target)
-        common = dbt_args(command, warehouse, None, vars_, self.target)[1:]
+        common = dbt_args(command, warehouse, None, vars_, self.target)[1:]  # what parse takes too
+        self.args = [command, *common, *(extra or [])]
         cmd = [sys.executable, "-m", "upsell.dbt_child", json.dumps({
             "command": command, "common": common, "extra": list(extra or [])})]
         log.info("preparing %s=%s dbt %s", AS_OF_ENV, as_of.isoformat(), " ".join(self.args))
