@@ -149,7 +149,7 @@ def _summarise(command: str, target: str, args: list[str], returncode: int, stdo
 
 class PreparedDbt:
     """A dbt child process started early: it imports dbt and parses the project (≈ 3 s of
-    single-threaded Python, docs/benchmarks.md) while this process ingests and validates
+    single-threaded Python, docs/benchmarks.md) while this process validates
     the raw data, then waits; :meth:`run` lets it build, :meth:`cancel` stops it unused.
 
     Same child, arguments and environment as :func:`run_dbt`, through ``dbtRunner`` with

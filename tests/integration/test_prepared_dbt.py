@@ -1,5 +1,5 @@
-"""The dbt child started before ingestion (upsell.transform.PreparedDbt): it parses while
-this process writes the warehouse, builds only when told, and a child that is never told
+"""The dbt child started before the raw gate (upsell.transform.PreparedDbt): it parses while
+this process uses the warehouse, builds only when told, and a child that is never told
 leaves the warehouse untouched."""
 
 from __future__ import annotations
