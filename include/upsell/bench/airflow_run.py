@@ -36,7 +36,8 @@ def airflow_env(home: Path, landing: Path, warehouse: Path, mappings: Path) -> d
     """The environment of ``make run``: metadata DB and DAGs, the landing, warehouse, mappings."""
     return {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-            "DO_NOT_TRACK": "1", "UPSELL_LANDING": str(landing), "UPSELL_WAREHOUSE": str(warehouse),
+            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False", "DO_NOT_TRACK": "1",
+            "UPSELL_LANDING": str(landing), "UPSELL_WAREHOUSE": str(warehouse),
             "UPSELL_HEADER_MAPPINGS": str(mappings), "UPSELL_EMAIL_SALT": "bench-salt",
             "UPSELL_TARGET": "duckdb"}
 
