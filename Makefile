@@ -40,7 +40,9 @@ setup: $(VENV)/.synced dbt_project/target/manifest.json  ## create .venv from th
 # warehouse path, profile, target and vars that the DAG's dbt producer passes
 # (upsell.dag_support.dbt_task_group), so that `make run`'s build re-parses only the few
 # models that read the salt; another warehouse path or UPSELL_BUSINESS_TZ only costs dbt a
-# full parse (≈ 2.4 s). Absolute paths: the partial-parse file keeps the project's root
+# full parse (≈ 2.4 s). Cosmos' cache (the newest partial-parse file wins) is this
+# checkout's own (AIRFLOW__COSMOS__CACHE_DIR below), not /tmp/cosmos, which every DAG run
+# on the machine shares. Absolute paths: the partial-parse file keeps the project's root
 # path, and dbt reads the seeds' CSV files from there (a relative one would resolve inside
 # Cosmos' temporary copy of the project); --no-partial-parse, or dbt would keep the
 # previous parse's paths when nothing else changed.
@@ -59,7 +61,7 @@ manifest: dbt_project/target/manifest.json  ## (re)build the dbt manifest
 # logical date 2026-11-01 -> data interval ending 2026-11-01 02:00 JST -> as of 2026-10-31.
 AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False DO_NOT_TRACK=1 \
-	AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False \
+	AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False AIRFLOW__COSMOS__CACHE_DIR=$(CURDIR)/var/airflow/cosmos \
 	UPSELL_LANDING=$(CURDIR)/$(LANDING) UPSELL_WAREHOUSE=$(CURDIR)/$(WAREHOUSE) \
 	UPSELL_HEADER_MAPPINGS=$(CURDIR)/$(MAPPINGS)
 LOGICAL_DATE ?= 2026-11-01

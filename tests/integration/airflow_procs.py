@@ -102,6 +102,7 @@ def airflow_env(home: Path, landing: Path, warehouse: Path, salt: str, **extra: 
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",  # as make run and the compose file
+        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),  # not /tmp/cosmos, shared by every run here
         "DO_NOT_TRACK": "1",
         "UPSELL_LANDING": str(landing),
         "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),

@@ -37,6 +37,7 @@ def airflow_env(home: Path, landing: Path, warehouse: Path, mappings: Path) -> d
     return {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False", "DO_NOT_TRACK": "1",
+            "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
             "UPSELL_LANDING": str(landing), "UPSELL_WAREHOUSE": str(warehouse),
             "UPSELL_HEADER_MAPPINGS": str(mappings), "UPSELL_EMAIL_SALT": "bench-salt",
             "UPSELL_TARGET": "duckdb"}
