@@ -24,6 +24,19 @@ POOL = "upsell_duckdb"
 SETTINGS = ("UPSELL_LANDING", "UPSELL_HEADER_MAPPINGS", "UPSELL_EMAIL_SALT")
 
 
+def local_airflow_settings(home: Path) -> dict[str, str]:
+    """The Airflow settings of ``make run`` (the Makefile's AIRFLOW_ENV) for an Airflow home,
+    as the tests and the benchmark run the DAG: this repository's dags/, no examples or
+    telemetry; Cosmos without its "reliable retry" (which rewrites one Variable of every
+    node status at each XCom push, README "Configuration") and with a cache of this home's
+    own (not /tmp/cosmos, whose newest partial parse any other run on the machine may
+    have written)."""
+    return {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
+            "AIRFLOW__COSMOS__CACHE_DIR": str(Path(home) / "cosmos"), "DO_NOT_TRACK": "1"}
+
+
 def runtime_settings() -> None:
     """At task run time: Airflow Variables (``upsell_landing``, ``upsell_header_mappings``,
     ``upsell_email_salt``) override the environment, and the email-hash salt is made

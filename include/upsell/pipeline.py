@@ -107,7 +107,7 @@ def run_nightly(landing: Path, warehouse: Path, as_of: date, run_id: str | None 
     # the dbt child starts after ingestion, not before it: ingestion keeps both cores busy
     # (a parse beside it slowed it by as much as the parse took), the raw gate only one
     with prepare_build(warehouse, as_of, tz, full_refresh) as dbt:
-        _gate_raw(result, warehouse, run_id, as_of, tz, stage, render_docs=False)
+        _gate_raw(result, warehouse, tz, stage, render_docs=False)
         # the raw gate's Data Docs pages are rendered while dbt builds: this process only waits then
         with stage("dbt_build"), beside(result.validations[0].render_docs, name="raw-data-docs"):
             result.dbt = dbt.run()
@@ -149,9 +149,9 @@ def _ingest(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage
                                                progress=progress), target=target)
 
 
-def _gate_raw(result: RunResult, warehouse, run_id, as_of, tz, stage, render_docs: bool = True) -> None:
+def _gate_raw(result: RunResult, warehouse, tz, stage, render_docs: bool = True) -> None:
     with stage("validate_raw"):
-        raw = validate_raw(warehouse, run_id, as_of, tz, render_docs=render_docs)
+        raw = validate_raw(warehouse, result.run_id, result.as_of, tz, render_docs=render_docs)
         result.validations = [raw]
         if not raw.success:
             raw.render_docs()  # the failures' pages, before stopping
@@ -171,7 +171,7 @@ def beside(work: Callable[..., T], *args, name: str) -> Iterator[Future[T]]:
 
 def _run_postgres(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, full_refresh, stage) -> RunResult:
     result = _ingest(landing, warehouse, as_of, run_id, tz, mapping_dirs, progress, stage, "postgres")
-    _gate_raw(result, warehouse, run_id, as_of, tz, stage)
+    _gate_raw(result, warehouse, tz, stage)
     # the raw rows just validated, copied file by file with reconciled counts
     result.copied = copy_to_postgres(warehouse)
     with stage("dbt_build"):

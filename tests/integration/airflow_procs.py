@@ -20,6 +20,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from upsell.dag_support import local_airflow_settings
+
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,18 +94,12 @@ def http_ok(url: str) -> bool:
 
 
 def airflow_env(home: Path, landing: Path, warehouse: Path, salt: str, **extra: str) -> dict[str, str]:
-    """The environment every Airflow test runs the DAG with: this repository's dags/, no
-    examples or telemetry, the pipeline's landing folder, warehouse and email salt, plus
+    """The environment every Airflow test runs the DAG with: ``make run``'s Airflow settings
+    (``upsell.dag_support.local_airflow_settings``), the pipeline's landing folder, warehouse and email salt, plus
     ``extra`` (executor, ports, target...)."""
     return {
         **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",  # as make run and the compose file
-        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),  # not /tmp/cosmos, shared by every run here
-        "DO_NOT_TRACK": "1",
+        **local_airflow_settings(home),
         "UPSELL_LANDING": str(landing),
         "UPSELL_HEADER_MAPPINGS": str(REPO / "include" / "mappings" / "salesforce"),
         "UPSELL_WAREHOUSE": str(warehouse),

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from upsell.bench.measure import gib, run_tree
-from upsell.dag_support import POOL, REPO
+from upsell.dag_support import POOL, local_airflow_settings
 
 SUCCESS = re.compile(r"DagRun Finished.*state=success")
 AS_OF_RETURNED = re.compile(r"Returned value was: \{'as_of': '(\d{4}-\d{2}-\d{2})'")
@@ -34,10 +34,7 @@ def logical_date_for(as_of: dt.date) -> str:
 
 def airflow_env(home: Path, landing: Path, warehouse: Path, mappings: Path) -> dict[str, str]:
     """The environment of ``make run``: metadata DB and DAGs, the landing, warehouse, mappings."""
-    return {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False", "DO_NOT_TRACK": "1",
-            "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
+    return {**local_airflow_settings(home),
             "UPSELL_LANDING": str(landing), "UPSELL_WAREHOUSE": str(warehouse),
             "UPSELL_HEADER_MAPPINGS": str(mappings), "UPSELL_EMAIL_SALT": "bench-salt",
             "UPSELL_TARGET": "duckdb"}
