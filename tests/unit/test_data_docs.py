@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from upsell.validate import suites
+from upsell.validate.context import get_context
 from upsell.validate.run import _Runner
 
 OLD = 946684800  # 2000-01-01: the mtime a page keeps unless it is rendered again
@@ -72,3 +73,31 @@ def test_a_second_night_does_not_rewrite_the_gx_config(warehouse):
     os.utime(config, (OLD, OLD))
     night(warehouse, "night-2")
     assert config.stat().st_mtime == OLD
+
+
+def test_a_gate_does_not_fingerprint_the_frames_it_validates(warehouse):
+    """GX would hash every value of each frame only to store the hash in the result's
+    batch markers; the gates turn that off (upsell.validate.context.skip_dataframe_fingerprint)."""
+    night(warehouse, "night-1")
+    context = get_context(warehouse)
+    store = context.validation_results_store
+    keys = [key for key in store.list_keys() if key.run_id.run_name == "night-1"]
+    assert len(keys) == 1
+    markers = store.get(keys[0]).meta["batch_markers"]
+    assert "ge_load_time" in markers  # the markers are stored ...
+    assert "pandas_data_fingerprint" not in markers  # ... without the frame's hash
+
+
+def test_each_file_of_a_dataset_keeps_its_own_result_and_page(warehouse):
+    """Two frames validated against one suite in one gate (two files of one dataset) are two
+    results and two pages; the second reuses the suite saved for the first."""
+    runner = _Runner(warehouse, "night-1", "raw")
+    expectations = suites.mart_suite("customer_rfm", ["account_id", "score"], None, 0.5)
+    for name in ("part-000", "part-001"):
+        df = pd.DataFrame({"account_id": [f"{name}-A1", f"{name}-A2"], "score": [1.0, 2.0]})
+        runner.validate("marts.customer_rfm", df, expectations, label=name)
+    report = runner.finish()
+    assert report.success and report.suites_run == 2, report.summary()
+    keys = [k for k in get_context(warehouse).validation_results_store.list_keys() if k.run_id.run_name == "night-1"]
+    assert len(keys) == 2
+    assert len(pages(report.data_docs, "night-1")) == 2

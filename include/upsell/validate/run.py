@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from upsell.contracts import DATASETS
@@ -66,31 +67,34 @@ class _Runner:
             self.source = self.context.data_sources.get("upsell")
         except KeyError:
             self.source = self.context.data_sources.add_pandas(name="upsell")
-        self.run_id = gx.RunIdentifier(run_name=run_id)
+        self.run_name = run_id
+        self.run_ids: list = []  # one per validation (see validate)
         self.report = ValidationReport(layer)
         self.warehouse = warehouse
+        # suite name -> (the expectations list it was saved with, its validation definition)
+        self._saved: dict[str, tuple[list, object]] = {}
 
     def validate(self, suite_name: str, df, expectations: list, label: str = "") -> None:
-        gx = self.gx
         if not expectations:
             return
-        try:
-            asset = self.source.get_asset(suite_name)
-        except LookupError:
-            asset = self.source.add_dataframe_asset(name=suite_name)
-        try:
-            batch = asset.get_batch_definition("whole")
-        except KeyError:
-            batch = asset.add_batch_definition_whole_dataframe("whole")
-        suite = self.context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-        definition = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+        saved = self._saved.get(suite_name)
+        if saved and saved[0] is expectations:
+            # another file of the same dataset: the suite and definition saved for the first
+            # one are these (GX's add_or_update compares every expectation again, ≈ 50 ms)
+            definition = saved[1]
+        else:
+            definition = self._save(suite_name, expectations)
+            self._saved[suite_name] = (expectations, definition)
         # BASIC: the observed value, the unexpected count and a sample of unexpected values
         # (in Data Docs too) are all a failure message needs; SUMMARY adds per-value counts
         # and row indices of the unexpected values, ≈ 20 % of the raw gate at M
         # (docs/benchmarks.md, eighth round)
-        result = definition.run(batch_parameters={"dataframe": df}, run_id=self.run_id,
-                                result_format=RESULT_FORMAT)
+        # A result is stored under (suite, run name, run time, batch): with one run time for
+        # the whole gate, each file of a dataset overwrote the result of the one before it
+        # and Data Docs showed the last file only. Each validation has its own run time.
+        run = self.gx.RunIdentifier(run_name=self.run_name, run_time=datetime.now(UTC))
+        self.run_ids.append(run)
+        result = definition.run(batch_parameters={"dataframe": df}, run_id=run, result_format=RESULT_FORMAT)
         self.report.suites_run += 1
         for r in result.results:
             if r.success:
@@ -108,6 +112,21 @@ class _Runner:
             severity = str(getattr(cfg, "severity", "critical")).lower()
             (self.report.warnings if "warning" in severity or "info" in severity else self.report.failures).append(
                 message)
+
+    def _save(self, suite_name: str, expectations: list):
+        """Save the suite and its validation definition (a file context validates saved ones only)."""
+        gx = self.gx
+        try:
+            asset = self.source.get_asset(suite_name)
+        except LookupError:
+            asset = self.source.add_dataframe_asset(name=suite_name)
+        try:
+            batch = asset.get_batch_definition("whole")
+        except KeyError:
+            batch = asset.add_batch_definition_whole_dataframe("whole")
+        suite = self.context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+        return self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
 
     def finish(self, render_docs: bool = True) -> ValidationReport:
         """Render this run's pages of the Data Docs, and the index (or leave that to
@@ -127,7 +146,7 @@ class _Runner:
         return self.report
 
     def _render_docs(self) -> None:
-        ours = [key for key in self.context.validation_results_store.list_keys() if key.run_id == self.run_id]
+        ours = [key for key in self.context.validation_results_store.list_keys() if key.run_id in self.run_ids]
         self.context.build_data_docs(
             resource_identifiers=[*ours, *{key.expectation_suite_identifier for key in ours}])
 
@@ -179,8 +198,10 @@ def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Toky
             WHERE run_id = ? AND status = 'loaded' AND rows_loaded > 0 ORDER BY dataset, source_file""",
                             [run_id]).fetchall()
         parents = _datasets_with_rows(con, {p for d, *_ in loads for _c, p, _pc in suites.RAW_REFERENCES.get(d, [])})
+        # one list per dataset, so that its files share one saved suite (``_Runner.validate``)
+        suite_of = functools.cache(lambda dataset: suites.raw_file_suite(dataset, as_of, parents))
         for dataset, load_id, source_file, _rows in loads:
-            expectations = suites.raw_file_suite(dataset, as_of, parents)
+            expectations = suite_of(dataset)
             if not expectations:
                 continue
             df = _frame(con, f"SELECT {_raw_select(dataset, expectations, tz)} FROM raw.{dataset} "
