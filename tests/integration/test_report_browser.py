@@ -100,6 +100,21 @@ def test_the_run_wrote_a_dated_report_and_latest(published_sample):
     assert html.count("window.vegaEmbed=") == 1
 
 
+def test_every_chart_spec_is_valid_vega_lite(published_sample):
+    """The nightly report skips altair's schema validation (upsell.report.charts._spec);
+    here every chart of the sample's report is validated against Vega-Lite's schema."""
+    from altair.vegalite.v6.schema.core import TopLevelSpec
+
+    from upsell.report.charts import all_charts
+    from upsell.report.data import load
+
+    charts = all_charts(load(published_sample))
+    assert sorted(charts) == sorted(CHARTS)
+    for chart_id, spec in charts.items():
+        TopLevelSpec.validate(spec)  # raises with the schema's message on an invalid spec
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6"), chart_id
+
+
 def test_every_chart_renders_svg_without_console_errors(page, browser):
     assert browser.console_errors() == []
     assert page["report"]["errors"] == [] and page["report"]["charts"] == len(CHARTS)
