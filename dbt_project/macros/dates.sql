@@ -43,6 +43,16 @@
     ({{ ts }}) < {{ local_day_end(as_of_text()) }}
 {%- endmacro %}
 
+{#- The first instant of a business-local calendar day given as a DATE column or
+    expression (known only when the query runs, unlike local_day_end's rendered literal):
+    its local midnight as a TIMESTAMPTZ, computed in SQL. `ts >= local_day_start(d)` is
+    `local_date(ts) >= d` without converting every row's instant (the conversion was 15 %
+    of int_email_messages_summarised). Portable: a TIMESTAMP AT TIME ZONE is the instant
+    of that local time on DuckDB and Postgres. -#}
+{% macro local_day_start(d) -%}
+    (cast({{ d }} as timestamp) at time zone '{{ var("business_tz") }}')
+{%- endmacro %}
+
 {#- The business-local calendar date of a stored instant (TIMESTAMPTZ, UTC). A stored
     2025-03-31T16:00Z is 2025-04-01 in Asia/Tokyo. Portable: DuckDB and Postgres. -#}
 {% macro local_date(ts) -%}

@@ -32,7 +32,12 @@ all_events as not materialized (
 
 windows as (
 
-    select * from {{ ref('int_campaign_windows') }}
+    -- each window's ends as instants, computed once per campaign (not per event)
+    select
+        *,
+        {{ local_day_start('window_start_date') }} as window_starts_at,
+        {{ local_day_start(dbt.dateadd('day', 1, 'window_end_date')) }} as window_ends_before
+    from {{ ref('int_campaign_windows') }}
 
 ),
 
@@ -80,7 +85,8 @@ clocked as (
     -- recipient hash is deliberately not read: hashing 5M events costs more than the rest):
     -- each event learns when its message reached the inbox (the delivered event, else the
     -- sent event, over ALL the message's events) and whether it falls inside the
-    -- campaign's attribution window (business-local dates, both ends inclusive). Events
+    -- campaign's attribution window (business-local dates, both ends inclusive, compared
+    -- as instants: local_date(occurred_at) between the two dates). Events
     -- of campaigns missing from the plan have no window and are dropped.
     select
         events.campaign_id,
@@ -98,8 +104,8 @@ clocked as (
         min(case when events.event_type = 'delivered' then events.occurred_at end) over (
             partition by events.campaign_id, events.message_id
         ) as delivered_at,
-        {{ local_date('events.occurred_at') }} >= windows.window_start_date
-            and {{ local_date('events.occurred_at') }} <= windows.window_end_date
+        events.occurred_at >= windows.window_starts_at
+            and events.occurred_at < windows.window_ends_before
             as is_in_window
     from events
     inner join windows
