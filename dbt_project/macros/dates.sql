@@ -47,8 +47,8 @@
     expression (known only when the query runs, unlike local_day_end's rendered literal):
     its local midnight as a TIMESTAMPTZ, computed in SQL. `ts >= local_day_start(d)` is
     `local_date(ts) >= d` without converting every row's instant (8–11 % of
-    int_email_messages_summarised at M and L, docs/benchmarks.md, tenth round). Portable: a TIMESTAMP AT TIME ZONE is the instant
-    of that local time on DuckDB and Postgres. -#}
+    int_email_messages_summarised at M and L, docs/benchmarks.md, tenth round). Portable:
+    a TIMESTAMP AT TIME ZONE is the instant of that local time on DuckDB and Postgres. -#}
 {% macro local_day_start(d) -%}
     (cast({{ d }} as timestamp) at time zone '{{ var("business_tz") }}')
 {%- endmacro %}
