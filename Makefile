@@ -36,23 +36,17 @@ setup: $(VENV)/.synced dbt_project/target/manifest.json  ## create .venv from th
 	@echo ">> environment ready: $$($(BIN)/python --version), upsell at $(BIN)/upsell"
 
 # Cosmos renders the DAG from this pre-built manifest (no dbt ls at DAG-parse time), and
-# copies the partial-parse file written beside it into its dbt build. Parsed with the
-# warehouse path, profile, target and vars that the DAG's dbt producer passes
-# (upsell.dag_support.dbt_task_group), so that `make run`'s build re-parses only the few
-# models that read the salt; another warehouse path or UPSELL_BUSINESS_TZ only costs dbt a
-# full parse (≈ 2.4 s). Cosmos' cache (the newest partial-parse file wins) is this
-# checkout's own (AIRFLOW__COSMOS__CACHE_DIR below), not /tmp/cosmos, which every DAG run
-# on the machine shares. Absolute paths: the partial-parse file keeps the project's root
-# path, and dbt reads the seeds' CSV files from there (a relative one would resolve inside
-# Cosmos' temporary copy of the project); --no-partial-parse, or dbt would keep the
-# previous parse's paths when nothing else changed.
+# copies the partial-parse file written beside it into its dbt build. upsell.cosmos_parse
+# parses with the warehouse path, profile, target and vars that the DAG's dbt producer
+# passes, so that `make run`'s build re-parses only the few models that read the salt;
+# another warehouse path or UPSELL_BUSINESS_TZ only costs dbt a full parse (≈ 2.4 s).
+# Cosmos' cache (the newest partial-parse file wins) is this checkout's own
+# (AIRFLOW__COSMOS__CACHE_DIR below), not /tmp/cosmos, which every DAG run on the machine
+# shares.
 dbt_project/target/manifest.json: $(VENV)/.synced $(shell find dbt_project -name '*.sql' -o -name '*.py' -o -name '*.yml' -o -name '*.csv' | grep -v '/target/')
 	@echo ">> building the dbt manifest for Airflow/Cosmos (dbt parse)"
-	UPSELL_EMAIL_SALT=parse-only UPSELL_WAREHOUSE=$(CURDIR)/$(WAREHOUSE) $(BIN)/dbt parse \
-		--project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project \
-		--profile upsell_warehouse --target duckdb --no-partial-parse \
-		--vars '{"business_tz": "Asia/Tokyo"}' \
-		--target-path $(CURDIR)/dbt_project/target --log-path $(CURDIR)/var/dbt-logs --quiet
+	$(BIN)/python -m upsell.cosmos_parse --warehouse $(CURDIR)/$(WAREHOUSE) \
+		--target-path $(CURDIR)/dbt_project/target --log-path $(CURDIR)/var/dbt-logs
 	@touch $@
 
 manifest: dbt_project/target/manifest.json  ## (re)build the dbt manifest

@@ -16,6 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 MANIFEST = Path(os.environ.get("UPSELL_DBT_MANIFEST", DBT_PROJECT / "target" / "manifest.json"))
 POOL = "upsell_duckdb"
+# The dbt producer's profile and target, and the Cosmos cache folder of its task group
+# (``<dag_id>__<group_id>``, where Cosmos looks for a partial-parse file; upsell.cosmos_parse)
+DBT_PROFILE, DBT_TARGET = "upsell_warehouse", "duckdb"
+NIGHTLY_DAG_ID, DBT_GROUP_ID = "upsell_nightly", "dbt"
+COSMOS_CACHE_ID = f"{NIGHTLY_DAG_ID}__{DBT_GROUP_ID}"
 # Settings an Airflow Variable of the lower-case name may override at task run time. Not the
 # warehouse, serving folder or time zone: they are also read when the DAG file is parsed
 # (the dbt tasks' target, the Asset URIs, the timetable, the as-of date), so a Variable
@@ -35,6 +40,11 @@ def local_airflow_settings(home: Path) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
             "AIRFLOW__COSMOS__CACHE_DIR": str(Path(home) / "cosmos"), "DO_NOT_TRACK": "1"}
+
+
+def producer_vars() -> dict[str, str]:
+    """The ``--vars`` of the DAG's dbt build (the as-of date goes in the environment)."""
+    return {"business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")}
 
 
 def runtime_settings() -> None:
@@ -121,10 +131,10 @@ def dbt_task_group(as_of: str):
     # snapshots (--resource-type each); naming tests too keeps them in the one build.
     build_flags = NIGHTLY_BUILD_FLAGS if test_tasks else [*NIGHTLY_BUILD_FLAGS, "--resource-type", "test"]
     group = DbtTaskGroup(
-        group_id="dbt",
+        group_id=DBT_GROUP_ID,
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
                                      partial_parse=True),
-        profile_config=ProfileConfig(profile_name="upsell_warehouse", target_name="duckdb",
+        profile_config=ProfileConfig(profile_name=DBT_PROFILE, target_name=DBT_TARGET,
                                      profiles_yml_filepath=DBT_PROJECT / "profiles.yml"),
         # dbt in a child process: in-process (dbtRunner) dbt-duckdb keeps the warehouse open
         # for the life of the task process, locking the file for the next tasks.
@@ -141,7 +151,7 @@ def dbt_task_group(as_of: str):
         operator_args={
             "pool": POOL,
             # the as-of date goes in the environment, not --vars (see upsell.transform.AS_OF_ENV)
-            "vars": {"business_tz": os.environ.get("UPSELL_BUSINESS_TZ", "Asia/Tokyo")},
+            "vars": producer_vars(),
             "env": {AS_OF_ENV: as_of, "UPSELL_EMAIL_SALT": "{{ upsell_email_salt() }}",
                     "UPSELL_WAREHOUSE": str(Path(os.environ.get("UPSELL_WAREHOUSE", REPO / "var" / "warehouse.duckdb"))
                                             .resolve())},

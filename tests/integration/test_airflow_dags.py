@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from tests.integration.airflow_procs import sample_airflow_env
-from upsell.dag_support import MANIFEST
+from upsell.dag_support import COSMOS_CACHE_ID, MANIFEST
 from upsell.tasks import as_of_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +28,16 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory) -> dict[str, str]:
-    return sample_airflow_env(tmp_path_factory, "duckdb", "airflow-test-salt")
+    """As a deployment: the dbt parse for this warehouse seeded into Cosmos' cache
+    (what docker-compose's airflow-init runs)."""
+    env = sample_airflow_env(tmp_path_factory, "duckdb", "airflow-test-salt")
+    parsed = Path(env["AIRFLOW_HOME"]) / "dbt-parse"
+    proc = subprocess.run([sys.executable, "-m", "upsell.cosmos_parse", "--warehouse", env["UPSELL_WAREHOUSE"],
+                           "--target-path", str(parsed), "--log-path", str(parsed / "logs"),
+                           "--cosmos-cache", env["AIRFLOW__COSMOS__CACHE_DIR"]],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return env
 
 
 DAGBAG_PROBE = """
@@ -234,10 +243,12 @@ def test_dags_test_runs_the_nightly_job_end_to_end(airflow_env, nightly_run):
     nodes = Counter(n["resource_type"] for n in manifest.values())
     totals = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=0 SKIP=0 NO-OP=\d+ TOTAL=(\d+)", log)
     assert totals and int(totals[-1][2]) == nodes["model"] + nodes["seed"] + nodes["test"], totals
-    # `make manifest` parsed with the producer's vars, profile and target: dbt kept its
-    # partial parse for them (only this test's warehouse path differs from `make run`'s)
-    assert "Partial parse is enabled" in log
-    assert "config vars, config profile, or config target have changed" not in log
+    # upsell.cosmos_parse parsed with the producer's vars, profile, target and this
+    # warehouse's path into Cosmos' cache (newer than the project's own file from `make
+    # manifest`): the producer took it and dbt kept the whole parse
+    cache = Path(airflow_env["AIRFLOW__COSMOS__CACHE_DIR"]) / COSMOS_CACHE_ID / "target" / "partial_parse.msgpack"
+    assert f"Partial parse is enabled and the latest partial parse file is {cache}" in log
+    assert "Unable to do partial parsing" not in log
     # ... and those tests cover every staging model and every mart
     tested = {n.get("attached_node") for n in manifest.values() if n["resource_type"] == "test"}
     layers = {uid: n["original_file_path"].split("/")[1] for uid, n in manifest.items() if n["resource_type"] == "model"}

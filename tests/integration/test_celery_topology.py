@@ -43,6 +43,7 @@ from cryptography.fernet import Fernet
 
 from tests.integration.airflow_procs import BIN, airflow, free_port, start, stop, wait_until
 from tests.integration.compose_file import ENV_EXAMPLE, REPO, environment, is_bind, load, mounts, read_env_file
+from upsell.dag_support import COSMOS_CACHE_ID
 
 pytestmark = pytest.mark.slow
 
@@ -275,6 +276,16 @@ def test_nightly_run_on_the_celery_topology(topology):
                    "FROM task_instance WHERE dag_id = %s AND run_id = %s ORDER BY start_date", (DAG_ID, RUN_ID))
     (state,) = metadata(database, "SELECT state FROM dag_run WHERE dag_id = %s AND run_id = %s", (DAG_ID, RUN_ID))[0]
     assert state == "success", [(t[0], t[3]) for t in tis if t[3] != "success"]
+
+    # airflow-init seeded Cosmos' cache with a parse for this warehouse: the first night's
+    # dbt producer kept it instead of parsing the whole project
+    producer_logs = [p for p in (topo.root / "volumes" / "airflow-logs").rglob("attempt=*.log")
+                     if "task_id=dbt.dbt_producer_watcher" in str(p)]
+    assert producer_logs, "no log of the dbt producer"
+    producer_log = "".join(p.read_text(errors="replace") for p in producer_logs)
+    seeded = f"{COSMOS_CACHE_ID}/target/partial_parse.msgpack"
+    assert re.search(r"latest partial parse file is \S*" + re.escape(seeded), producer_log), producer_log[-3000:]
+    assert "Unable to do partial parsing" not in producer_log
 
     # the served marts: as of 2026-10-31, with customers
     serving = topo.warehouse_dir / "serving" / "upsell.duckdb"

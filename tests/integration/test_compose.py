@@ -125,7 +125,7 @@ def test_the_services_of_the_topology(compose):
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
     init = " ".join(services["airflow-init"]["command"])
     for step in ("airflow db migrate", "airflow pools set upsell_duckdb 1", "AIRFLOW_ADMIN_PASSWORD",
-                 "dbt parse"):
+                 "python -m upsell.cosmos_parse", "--cosmos-cache"):
         assert step in init, f"airflow-init does not run {step!r}"
 
 

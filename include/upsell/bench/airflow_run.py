@@ -1,7 +1,8 @@
 """The full nightly run through Airflow: ``airflow dags test upsell_nightly <logical date>``.
 
-Set up like ``make run`` (SQLite metadata DB in a throw-away ``AIRFLOW_HOME``, ``airflow db
-migrate`` and the one-slot pool ``upsell_duckdb`` first, none of it timed), on a fresh
+Set up like ``make run`` or a deployment's ``airflow-init`` (SQLite metadata DB in a
+throw-away ``AIRFLOW_HOME``, ``airflow db migrate``, the one-slot pool ``upsell_duckdb`` and
+the dbt parse for this warehouse in Cosmos' cache first, none of it timed), on a fresh
 warehouse and the same landing folder as the CLI's full run. The run is timed wall-clock
 as one process tree (the serial ``dags test`` runner, each task, dbt under Cosmos).
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from upsell import cosmos_parse
 from upsell.bench.measure import gib, run_tree
 from upsell.dag_support import POOL, local_airflow_settings
 
@@ -45,10 +47,14 @@ def _airflow(*args: str) -> list[str]:
 
 
 def prepare(env: dict[str, str], log: Path) -> None:
-    """``airflow db migrate`` and the pool (not timed: a deployment does this once)."""
+    """``airflow db migrate``, the pool and the dbt parse (not timed: a deployment does this
+    once, upsell.cosmos_parse)."""
     with open(log, "w") as fh:
         for cmd in (_airflow("db", "migrate"), _airflow("pools", "set", POOL, "1", "DuckDB single writer")):
             subprocess.run(cmd, env={**os.environ, **env}, stdout=fh, stderr=subprocess.STDOUT, check=True)
+    home = Path(env["AIRFLOW_HOME"])
+    parsed = cosmos_parse.parse(Path(env["UPSELL_WAREHOUSE"]), home / "dbt-parse", home / "dbt-parse" / "logs")
+    cosmos_parse.seed_cosmos_cache(parsed, Path(env["AIRFLOW__COSMOS__CACHE_DIR"]))
 
 
 def run_dag_test(env: dict[str, str], as_of: dt.date, log: Path) -> dict:
