@@ -61,7 +61,8 @@ def airflow_lines(entry: dict) -> list[str]:
         return [f"Airflow: **failed** — {air['error'][:300]}"]
     overhead = ratios(entry)["airflow_overhead"]
     return [f"Airflow (`airflow dags test upsell_nightly {air['logical_date']}`, SQLite metadata, fresh "
-            f"warehouse): **{air['wall_s']:.1f} s** wall vs {entry['full']['wall_s']:.1f} s for the CLI's full "
+            f"warehouse, its dbt parse made beforehand as a deployment's does): **{air['wall_s']:.1f} s** wall "
+            f"vs {entry['full']['wall_s']:.1f} s for the CLI's full "
             f"run process → Airflow's own overhead **{_share(overhead)}** of the Airflow run "
             f"(peak RSS of its process tree {air['peak_rss_gib']:.2f} GiB)."]
 
