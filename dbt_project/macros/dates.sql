@@ -66,6 +66,15 @@
 
 {#- Whole days between two dates (b - a), as a bigint on every adapter (Postgres' date
     subtraction gives an integer, DuckDB's date_diff a bigint). -#}
+{#- The last month-end on or before the as-of date, as a SQL date literal computed while
+    rendering: month-end figures exist only for months that have ended (2026-03-31 as of
+    2026-03-31, 2026-02-28 as of 2026-03-15). -#}
+{% macro last_month_end_as_of() -%}
+    {%- set one_day = modules.datetime.timedelta(days=1) -%}
+    {%- set next_day = modules.datetime.date.fromisoformat(as_of_text()) + one_day -%}
+    cast('{{ (next_day.replace(day=1) - one_day).isoformat() }}' as date)
+{%- endmacro %}
+
 {% macro days_between(a, b) -%}
     cast({{ dbt.datediff(a, b, 'day') }} as bigint)
 {%- endmacro %}

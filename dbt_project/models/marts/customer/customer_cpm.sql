@@ -1,7 +1,7 @@
 -- Customer Portfolio Management (CPM): one row per customer at the as-of date, in one of
 -- 10 segments (5 base segments x lapsed or not). Thresholds are vars:
 -- cpm_amount_threshold_jpy (1,000,000), cpm_tenure_days (365), cpm_lapse_days (365).
--- The same macros classify every month-end in int_cpm_segments_month_end.
+-- The same macros classify every month-end in int_cpm_segment_runs.
 with
 
 summary as (

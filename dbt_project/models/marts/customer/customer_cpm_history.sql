@@ -18,7 +18,7 @@
 -- clears the whole as-of date so an account that left the snapshot on a re-run (e.g. its
 -- only invoice was refunded) does not linger. full_refresh=false: `dbt build
 -- --full-refresh` does not wipe the accumulated history (drop the table by hand for that).
--- Month-end transitions do not read this table: see int_cpm_segments_month_end.
+-- Month-end transitions do not read this table: see int_cpm_segment_runs.
 -- Enforced contract: on_schema_change must be append_new_columns or fail (dbt refuses
 -- anything else at parse time). append_new_columns adds a column the contract gains, but
 -- leaves the type of an existing column alone, and the history is never rebuilt; so the

@@ -1,0 +1,156 @@
+{{ config(materialized='table') }}
+
+-- The CPM segment of every customer at every month-end up to the as-of date, stored as runs:
+-- one row per stretch of consecutive month-ends an account spent in one segment
+-- (first_month_end .. last_month_end, both included). Computed directly from purchases, not
+-- from the nightly snapshots in customer_cpm_history, so month-end segments, and the
+-- transitions built on them, are the same whichever nights the job happened to run, and a
+-- backfill or a restated invoice corrects every month-end at once.
+--
+-- Why runs and not a row per account and month-end: between two months with purchases an
+-- account's count, revenue and tenure stay put, and only the days since its last purchase
+-- grow, so its segment changes at most once there (when it lapses). A month-end grid is
+-- months x customers rows (15M at L scale) to say what a few runs per customer say.
+--
+-- Knowledge date: purchases as known on the run's as-of date (staging's as-of cut). Each
+-- month-end M counts only purchases dated <= M, with the same rules as customer_cpm at M.
+-- An account's first run starts at the month-end of its first purchase (before that it is
+-- not yet a customer: cpm_transitions shows that as from_segment 'none'); its last run ends
+-- at the last month-end on or before as-of (a month still running has no segment yet).
+with
+
+purchases as (
+
+    select
+        account_id,
+        purchase_date,
+        purchase_amount_jpy
+    from {{ ref('int_purchases_aggregated') }}
+    -- purchases after the last month-end fall in the month still running
+    where purchase_date <= {{ last_month_end_as_of() }}
+
+),
+
+monthly as (
+
+    select
+        account_id,
+        cast({{ dbt.last_day('purchase_date', 'month') }} as date) as month_end,
+        count(*) as purchases,
+        sum(purchase_amount_jpy) as revenue_jpy,
+        min(purchase_date) as first_purchase_in_month,
+        max(purchase_date) as last_purchase_in_month
+    from purchases
+    group by 1, 2
+
+),
+
+spans as (
+
+    -- a month with purchases starts a span that lasts until the month-end before the
+    -- account's next month with purchases, or until the last month-end
+    select
+        monthly.account_id,
+        monthly.month_end as span_start,
+        coalesce(
+            cast({{ dbt.last_day(dbt.dateadd('month', -1, 'lead(monthly.month_end) over account_months'), 'month') }}
+                as date),
+            {{ last_month_end_as_of() }}
+        ) as span_end,
+        cast(sum(monthly.purchases) over account_months_so_far as {{ dbt.type_bigint() }}) as purchase_count,
+        sum(monthly.revenue_jpy) over account_months_so_far as total_amount_jpy,
+        min(monthly.first_purchase_in_month) over account_months_so_far as first_purchase_date,
+        monthly.last_purchase_in_month as last_purchase_date
+    from monthly
+    window
+        account_months as (partition by monthly.account_id order by monthly.month_end),
+        account_months_so_far as (
+            partition by monthly.account_id
+            order by monthly.month_end
+            rows between unbounded preceding and current row
+        )
+
+),
+
+classified as (
+
+    -- lapsed from the first month-end at least cpm_lapse_days after the last purchase
+    select
+        account_id,
+        span_start,
+        span_end,
+        purchase_count,
+        total_amount_jpy,
+        first_purchase_date,
+        last_purchase_date,
+        {{ days_between('first_purchase_date', 'last_purchase_date') }} as tenure_days,
+        {{ customer_cpm_base_segment('purchase_count', 'total_amount_jpy',
+            days_between('first_purchase_date', 'last_purchase_date')) }} as base_segment,
+        cast({{ dbt.last_day(dbt.dateadd('day', var('cpm_lapse_days'), 'last_purchase_date'), 'month') }}
+            as date) as lapsed_from
+    from spans
+
+),
+
+active_runs as (
+
+    select
+        account_id,
+        span_start as first_month_end,
+        case
+            when lapsed_from <= span_end
+                then cast({{ dbt.last_day(dbt.dateadd('month', -1, 'lapsed_from'), 'month') }} as date)
+            else span_end
+        end as last_month_end,
+        purchase_count,
+        total_amount_jpy,
+        first_purchase_date,
+        last_purchase_date,
+        tenure_days,
+        false as is_lapsed,
+        base_segment as cpm_segment
+    from classified
+    where span_start < lapsed_from
+
+),
+
+lapsed_runs as (
+
+    select
+        account_id,
+        case when lapsed_from > span_start then lapsed_from else span_start end as first_month_end,
+        span_end as last_month_end,
+        purchase_count,
+        total_amount_jpy,
+        first_purchase_date,
+        last_purchase_date,
+        tenure_days,
+        true as is_lapsed,
+        base_segment || '_lapsed' as cpm_segment
+    from classified
+    where lapsed_from <= span_end
+
+),
+
+final as (
+
+    select * from active_runs
+    union all
+    select * from lapsed_runs
+
+)
+
+select
+    account_id,
+    first_month_end,
+    last_month_end,
+    {{ as_of_date() }} as as_of_date,
+    purchase_count,
+    total_amount_jpy,
+    first_purchase_date,
+    last_purchase_date,
+    tenure_days,
+    is_lapsed,
+    cpm_segment,
+    {{ customer_cpm_segment_ja('cpm_segment') }} as cpm_segment_ja
+from final
