@@ -108,26 +108,36 @@ def bgnbd_log_likelihood_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.nd
     return _bgnbd_value_and_gradient(params, np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float))[1]
 
 
-def _bgnbd_value_and_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+def _bgnbd_value_and_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                              x_values: tuple[np.ndarray, np.ndarray] | None = None
                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-customer log-likelihood and its gradient in one pass (they share every term)."""
+    """Per-customer log-likelihood and its gradient in one pass (they share every term).
+
+    The gamma, beta and digamma functions of ``x`` dominate an evaluation; ``x`` (repeat
+    purchases) takes a few hundred distinct values among hundreds of thousands of
+    customers, so they are computed once per distinct value and gathered (the same numbers,
+    bit for bit). ``x_values`` = ``np.unique(x, return_inverse=True)``, made once per fit.
+    """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    repeat = x > 0
-    safe_x = np.where(repeat, x, 1.0)
+    xs, at = x_values if x_values is not None else np.unique(x, return_inverse=True)
+    repeat_s = xs > 0
+    safe_xs = np.where(repeat_s, xs, 1.0)
+    repeat = repeat_s[at]
     log_alpha_T, log_alpha_tx = np.log(alpha + T), np.log(alpha + t_x)
-    alive = betaln(a, b + x) - (r + x) * log_alpha_T
-    dropped = np.where(repeat, betaln(a + 1, b + safe_x - 1) - (r + x) * log_alpha_tx, -np.inf)
+    alive = betaln(a, b + xs)[at] - (r + x) * log_alpha_T
+    dropped = np.where(repeat, betaln(a + 1, b + safe_xs - 1)[at] - (r + x) * log_alpha_tx, -np.inf)
     log_sum = np.logaddexp(alive, dropped)
-    value = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b) + log_sum
+    value = gammaln(r + xs)[at] - gammaln(r) + r * np.log(alpha) - betaln(a, b) + log_sum
     w_alive = np.exp(alive - log_sum)  # share of the "still alive" term
     w_dropped = 1.0 - w_alive
-    psi_abx = digamma(a + b + x)
+    psi_abx = digamma(a + b + xs)[at]
     psi_ab = digamma(a + b)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_alpha_T - w_dropped * log_alpha_tx
+    d_r = (digamma(r + xs)[at] - digamma(r) + np.log(alpha) - w_alive * log_alpha_T
+           - w_dropped * log_alpha_tx)
     d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x))
     d_a = psi_ab - digamma(a) + w_alive * (digamma(a) - psi_abx) + w_dropped * (digamma(a + 1) - psi_abx)
-    d_b = (psi_ab - digamma(b) + w_alive * (digamma(b + x) - psi_abx)
-           + w_dropped * (digamma(b + safe_x - 1) - psi_abx))
+    d_b = (psi_ab - digamma(b) + w_alive * (digamma(b + xs)[at] - psi_abx)
+           + w_dropped * (digamma(b + safe_xs - 1)[at] - psi_abx))
     return value, np.vstack([r * d_r, alpha * d_alpha, a * d_a, b * d_b])
 
 
@@ -145,10 +155,11 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.
     keys, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     ux, utx, uT = keys[:, 0], keys[:, 1], keys[:, 2]
     w = weights / weights.sum()
+    x_values = np.unique(ux, return_inverse=True)
     start = initial or BgNbdParams(r=1.0, alpha=max(float(np.mean(T)), 1e-6), a=1.0, b=1.0)
 
     def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = _bgnbd_value_and_gradient(BgNbdParams(*np.exp(log_theta)), ux, utx, uT)
+        ll, grad = _bgnbd_value_and_gradient(BgNbdParams(*np.exp(log_theta)), ux, utx, uT, x_values)
         # elementwise sums, not BLAS products: a tiny matrix product wakes OpenBLAS's thread
         # pool, which on a busy machine costs more than the whole evaluation
         value = -float(np.sum(w * ll)) + l2_penalty * float(np.sum(log_theta ** 2))
@@ -272,23 +283,35 @@ def _check_rft(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, 
 def gamma_gamma_log_likelihood(params: GammaGammaParams, x: ArrayLike, m: ArrayLike) -> np.ndarray:
     """Per-customer log density of the mean ``m`` of ``x`` transaction values (Fader &
     Hardie 2013, eq. 3): Γ(px+q)/(Γ(px)Γ(q)) · γ^q x^(px) m^(px−1) / (γ + x m)^(px+q)."""
-    p, q, g = params.p, params.q, params.gamma
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
-    px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + px * np.log(x)
-            + (px - 1) * np.log(m) - (px + q) * np.log(g + x * m))
+    return _gamma_gamma_value_and_gradient(params, x, m, np.unique(x, return_inverse=True), np.log(m))[0]
 
 
 def gamma_gamma_log_likelihood_gradient(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """d log-likelihood / d log(p, q, gamma), per customer (shape (3, n))."""
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    return _gamma_gamma_value_and_gradient(params, x, m, np.unique(x, return_inverse=True), np.log(m))[1]
+
+
+def _gamma_gamma_value_and_gradient(params: GammaGammaParams, x: np.ndarray, m: np.ndarray,
+                                    x_values: tuple[np.ndarray, np.ndarray], log_m: np.ndarray
+                                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The Gamma-Gamma log-likelihood per customer and its gradient in one pass: the gamma
+    and digamma functions of ``p x`` are computed once per distinct ``x``
+    (``x_values = np.unique(x, return_inverse=True)``) and gathered, as in the BG/NBD fit."""
     p, q, g = params.p, params.q, params.gamma
+    xs, at = x_values
+    pxs = p * xs
     px = p * x
+    log_x = np.log(xs)[at]
     log_total = np.log(g + x * m)
-    psi_sum = digamma(px + q)
-    d_p = x * (psi_sum - digamma(px) + np.log(x) + np.log(m) - log_total)
+    value = (gammaln(pxs + q)[at] - gammaln(pxs)[at] - gammaln(q) + q * np.log(g) + px * log_x
+             + (px - 1) * log_m - (px + q) * log_total)
+    psi_sum = digamma(pxs + q)[at]
+    d_p = x * (psi_sum - digamma(pxs)[at] + log_x + log_m - log_total)
     d_q = psi_sum - digamma(q) + np.log(g) - log_total
     d_g = q / g - (px + q) / (g + x * m)
-    return np.vstack([p * d_p, q * d_q, g * d_g])
+    return value, np.vstack([p * d_p, q * d_q, g * d_g])
 
 
 def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, l2_penalty: float = 0.0,
@@ -306,11 +329,13 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, l2_penalty: float = 0.0,
     start = initial or GammaGammaParams(p=1.0, q=1.0, gamma=float(np.mean(m)))
     n = x.size
 
+    x_values = np.unique(x, return_inverse=True)
+    log_m = np.log(m)
+
     def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-        params = GammaGammaParams(*np.exp(log_theta))
-        value = -float(np.mean(gamma_gamma_log_likelihood(params, x, m))) + l2_penalty * float(np.sum(log_theta ** 2))
-        grad = -gamma_gamma_log_likelihood_gradient(params, x, m).sum(axis=1) / n + 2 * l2_penalty * log_theta
-        return value, grad
+        ll, grad = _gamma_gamma_value_and_gradient(GammaGammaParams(*np.exp(log_theta)), x, m, x_values, log_m)
+        value = -float(np.mean(ll)) + l2_penalty * float(np.sum(log_theta ** 2))
+        return value, -grad.sum(axis=1) / n + 2 * l2_penalty * log_theta
 
     theta = _minimise(objective, np.log([start.p, start.q, start.gamma]), "Gamma-Gamma")
     params = GammaGammaParams(*np.exp(theta.x))
