@@ -106,38 +106,87 @@ next_tier_products as (
 
 ),
 
-owned_families as (
+ranked_pairs as (
 
-    select distinct account_id, product_family
+    -- the order of preference between affinity pairs does not depend on the account
+    select
+        product_a,
+        product_b,
+        row_number() over (
+            order by lift desc, confidence desc, pair_customers desc, product_b, product_a
+        ) as pair_rank
+    from affinity
+
+),
+
+portfolios as (
+
+    -- accounts owning the same products have the same cross-sell candidate, so each distinct
+    -- portfolio is worked out once (thousands of portfolios, not every account's pairs)
+    select
+        account_id,
+        {{ dbt.listagg('product_code', "'|'", 'order by product_code') }} as portfolio
     from account_products
+    group by account_id
+
+),
+
+portfolio_accounts as (
+
+    select
+        portfolio,
+        min(account_id) as account_id
+    from portfolios
+    group by portfolio
+
+),
+
+portfolio_products as (
+
+    select
+        portfolio_accounts.portfolio,
+        account_products.product_code,
+        account_products.product_family
+    from portfolio_accounts
+    inner join account_products
+        on account_products.account_id = portfolio_accounts.account_id
+
+),
+
+portfolio_cross_sells as (
+
+    select
+        portfolio_products.portfolio,
+        min(ranked_pairs.pair_rank) as pair_rank
+    from portfolio_products
+    inner join ranked_pairs
+        on ranked_pairs.product_a = portfolio_products.product_code
+    inner join products as product_b
+        on ranked_pairs.product_b = product_b.product_code
+    where not exists (
+            select 1 from portfolio_products as owned
+            where owned.portfolio = portfolio_products.portfolio
+                and owned.product_code = ranked_pairs.product_b
+        )
+        and not exists (
+            select 1 from portfolio_products as owned
+            where owned.portfolio = portfolio_products.portfolio
+                and owned.product_family = product_b.product_family
+        )
+    group by portfolio_products.portfolio
 
 ),
 
 cross_sell_candidates as (
 
     select
-        account_products.account_id,
-        affinity.product_b as product_code,
-        row_number() over (
-            partition by account_products.account_id
-            order by affinity.lift desc, affinity.confidence desc, affinity.pair_customers desc,
-                affinity.product_b, affinity.product_a
-        ) as candidate_rank
-    from account_products
-    inner join affinity
-        on affinity.product_a = account_products.product_code
-    inner join products as product_b
-        on affinity.product_b = product_b.product_code
-    where not exists (
-            select 1 from account_products as owned
-            where owned.account_id = account_products.account_id
-                and owned.product_code = affinity.product_b
-        )
-        and not exists (
-            select 1 from owned_families
-            where owned_families.account_id = account_products.account_id
-                and owned_families.product_family = product_b.product_family
-        )
+        portfolios.account_id,
+        ranked_pairs.product_b as product_code
+    from portfolios
+    inner join portfolio_cross_sells
+        on portfolios.portfolio = portfolio_cross_sells.portfolio
+    inner join ranked_pairs
+        on portfolio_cross_sells.pair_rank = ranked_pairs.pair_rank
 
 ),
 
@@ -187,7 +236,6 @@ final as (
         and next_tier_products.candidate_rank = 1
     left join cross_sell_candidates
         on scored.account_id = cross_sell_candidates.account_id
-        and cross_sell_candidates.candidate_rank = 1
     left join exclusions
         on scored.account_id = exclusions.account_id
 
