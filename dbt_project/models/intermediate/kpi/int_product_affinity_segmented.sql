@@ -46,27 +46,45 @@ product_customers as (
 
 ),
 
-pairs as (
+account_pairs as (
 
-    select
-        purchase_a.segment_type,
-        purchase_a.segment,
+    -- the ordered pairs each account bought within affinity_window_days of each other,
+    -- joined once: an account is in one industry, so the company-wide and the industry
+    -- counts below share them (the join is most of this model's time)
+    select distinct
+        purchase_a.account_id,
+        purchase_a.industry,
         purchase_a.product_code as product_a,
-        purchase_b.product_code as product_b,
-        count(distinct purchase_a.account_id) as pair_customers
-    from segmented_purchases as purchase_a
-    inner join segmented_purchases as purchase_b
-        on purchase_a.segment_type = purchase_b.segment_type
-        and purchase_a.segment = purchase_b.segment
-        and purchase_a.account_id = purchase_b.account_id
+        purchase_b.product_code as product_b
+    from purchases as purchase_a
+    inner join purchases as purchase_b
+        on purchase_a.account_id = purchase_b.account_id
         and purchase_a.product_code <> purchase_b.product_code
         and purchase_b.purchased_on >= {{ kpi_add_days('purchase_a.purchased_on', -var('affinity_window_days')) }}
         and purchase_b.purchased_on <= {{ kpi_add_days('purchase_a.purchased_on', var('affinity_window_days')) }}
-    group by
-        purchase_a.segment_type,
-        purchase_a.segment,
-        purchase_a.product_code,
-        purchase_b.product_code
+
+),
+
+segmented_pairs as (
+
+    select 'all' as segment_type, 'all' as segment, account_id, product_a, product_b
+    from account_pairs
+    union all
+    select 'industry' as segment_type, industry as segment, account_id, product_a, product_b
+    from account_pairs
+
+),
+
+pairs as (
+
+    select
+        segment_type,
+        segment,
+        product_a,
+        product_b,
+        count(distinct account_id) as pair_customers
+    from segmented_pairs
+    group by segment_type, segment, product_a, product_b
 
 ),
 
