@@ -114,9 +114,9 @@ def _bgnbd_value_and_gradient(params: BgNbdParams, x: np.ndarray, t_x: np.ndarra
     """Per-customer log-likelihood and its gradient in one pass (they share every term).
 
     The gamma, beta and digamma functions of ``x`` dominate an evaluation; ``x`` (repeat
-    purchases) takes a few hundred distinct values among hundreds of thousands of
-    customers, so they are computed once per distinct value and gathered (the same numbers,
-    bit for bit). ``x_values`` = ``np.unique(x, return_inverse=True)``, made once per fit.
+    purchases) takes few distinct values (68 among 447,256 customers at L scale), so they
+    are computed once per distinct value and gathered (the same numbers, bit for bit).
+    ``x_values`` = ``np.unique(x, return_inverse=True)``, made once per fit.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     xs, at = x_values if x_values is not None else np.unique(x, return_inverse=True)
