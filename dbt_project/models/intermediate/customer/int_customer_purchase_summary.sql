@@ -23,9 +23,10 @@ purchases as (
 
 ),
 
-purchase_days as (
+purchase_days as materialized (
 
     -- lifetimes' freq='D' period: every purchase of one account on one calendar day
+    -- (materialized: read twice below, and grouping it again costs more than keeping it)
     select
         account_id,
         purchase_date,
@@ -34,15 +35,6 @@ purchase_days as (
         {{ days_between('purchase_date', as_of_date()) }} as days_before_as_of
     from purchases
     group by account_id, purchase_date
-
-),
-
-numbered_days as (
-
-    select
-        *,
-        row_number() over (partition by account_id order by purchase_date) as day_number
-    from purchase_days
 
 ),
 
@@ -70,17 +62,30 @@ per_account as (
         cast(coalesce(sum(case when days_before_as_of >= 365 and days_before_as_of < 730 then purchases end), 0)
             as {{ dbt.type_bigint() }}) as purchases_prior_365d,
 
-        count(*) as purchase_days,
-        sum(case when day_number = 1 then revenue_jpy end) as first_day_revenue_jpy
-    from numbered_days
+        count(*) as purchase_days
+    from purchase_days
     group by account_id
+
+),
+
+first_days as (
+
+    -- revenue of the first purchase day (clv_monetary_value_jpy leaves it out): a join on
+    -- the first date, not a row_number() window sorting every purchase day
+    select
+        per_account.account_id,
+        purchase_days.revenue_jpy as first_day_revenue_jpy
+    from per_account
+    inner join purchase_days
+        on per_account.account_id = purchase_days.account_id
+        and per_account.first_purchase_date = purchase_days.purchase_date
 
 ),
 
 final as (
 
     select
-        account_id,
+        per_account.account_id,
         {{ as_of_date() }} as as_of_date,
         first_purchase_date,
         last_purchase_date,
@@ -105,6 +110,8 @@ final as (
             else 0
         end as clv_monetary_value_jpy
     from per_account
+    inner join first_days
+        on per_account.account_id = first_days.account_id
 
 )
 
