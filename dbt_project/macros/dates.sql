@@ -64,8 +64,6 @@
     (extract(year from {{ d }}) - case when extract(month from {{ d }}) < {{ var('fiscal_year_start_month') }} then 1 else 0 end)
 {%- endmacro %}
 
-{#- Whole days between two dates (b - a), as a bigint on every adapter (Postgres' date
-    subtraction gives an integer, DuckDB's date_diff a bigint). -#}
 {#- The last month-end on or before the as-of date, as a SQL date literal computed while
     rendering: month-end figures exist only for months that have ended (2026-03-31 as of
     2026-03-31, 2026-02-28 as of 2026-03-15). -#}
@@ -75,6 +73,8 @@
     cast('{{ (next_day.replace(day=1) - one_day).isoformat() }}' as date)
 {%- endmacro %}
 
+{#- Whole days between two dates (b - a), as a bigint on every adapter (Postgres' date
+    subtraction gives an integer, DuckDB's date_diff a bigint). -#}
 {% macro days_between(a, b) -%}
     cast({{ dbt.datediff(a, b, 'day') }} as bigint)
 {%- endmacro %}

@@ -74,26 +74,19 @@ spans as (
 
 classified as (
 
-    -- lapsed from the first month-end at least cpm_lapse_days after the last purchase
+    -- a span lapses at the first month-end at least cpm_lapse_days after its last purchase
     select
-        account_id,
-        span_start,
-        span_end,
-        purchase_count,
-        total_amount_jpy,
-        first_purchase_date,
-        last_purchase_date,
-        {{ days_between('first_purchase_date', 'last_purchase_date') }} as tenure_days,
-        {{ customer_cpm_base_segment('purchase_count', 'total_amount_jpy',
-            days_between('first_purchase_date', 'last_purchase_date')) }} as base_segment,
+        *,
         cast({{ dbt.last_day(dbt.dateadd('day', var('cpm_lapse_days'), 'last_purchase_date'), 'month') }}
             as date) as lapsed_from
     from spans
 
 ),
 
-active_runs as (
+runs as (
 
+    -- a span is one run, or two when it lapses before it ends: active until the month-end
+    -- before lapsed_from, lapsed from there
     select
         account_id,
         span_start as first_month_end,
@@ -105,16 +98,11 @@ active_runs as (
         purchase_count,
         total_amount_jpy,
         first_purchase_date,
-        last_purchase_date,
-        tenure_days,
-        false as is_lapsed,
-        base_segment as cpm_segment
+        last_purchase_date
     from classified
     where span_start < lapsed_from
 
-),
-
-lapsed_runs as (
+    union all
 
     select
         account_id,
@@ -123,34 +111,44 @@ lapsed_runs as (
         purchase_count,
         total_amount_jpy,
         first_purchase_date,
-        last_purchase_date,
-        tenure_days,
-        true as is_lapsed,
-        base_segment || '_lapsed' as cpm_segment
+        last_purchase_date
     from classified
     where lapsed_from <= span_end
 
 ),
 
+measured as (
+
+    -- the segment at a run's first month-end is its segment at every month-end of the run,
+    -- classified by the same macros as customer_cpm
+    select
+        *,
+        {{ days_between('first_purchase_date', 'last_purchase_date') }} as tenure_days,
+        {{ days_between('last_purchase_date', 'first_month_end') }} as days_since_last_purchase
+    from runs
+
+),
+
 final as (
 
-    select * from active_runs
-    union all
-    select * from lapsed_runs
+    select
+        account_id,
+        first_month_end,
+        last_month_end,
+        {{ as_of_date() }} as as_of_date,
+        purchase_count,
+        total_amount_jpy,
+        first_purchase_date,
+        last_purchase_date,
+        tenure_days,
+        {{ customer_cpm_is_lapsed('days_since_last_purchase') }} as is_lapsed,
+        {{ customer_cpm_segment('purchase_count', 'total_amount_jpy', 'tenure_days', 'days_since_last_purchase') }}
+            as cpm_segment
+    from measured
 
 )
 
 select
-    account_id,
-    first_month_end,
-    last_month_end,
-    {{ as_of_date() }} as as_of_date,
-    purchase_count,
-    total_amount_jpy,
-    first_purchase_date,
-    last_purchase_date,
-    tenure_days,
-    is_lapsed,
-    cpm_segment,
+    *,
     {{ customer_cpm_segment_ja('cpm_segment') }} as cpm_segment_ja
 from final
