@@ -1,5 +1,5 @@
-{#- Incremental (the largest campaign input: every email event through two windows each
-    night). A run recomputes, from ALL events of the message, every message with an event
+{#- Incremental (the largest campaign input: every email event through one aggregate per
+    message). A run recomputes, from ALL events of the message, every message with an event
     changed since the last run (macros/incremental.sql: loaded after the table's newest
     `_loaded_at`, or dated in the lookback), and every campaign whose attribution window
     differs from the one its rows were built with (plan changed) or that has no rows yet;
@@ -79,59 +79,109 @@ events as (
 
 ),
 
-clocked as (
+located as not materialized (
 
-    -- one pass over the events (the staging view is the expensive part at scale; the
-    -- recipient hash is deliberately not read: hashing 5M events costs more than the rest):
-    -- each event learns when its message reached the inbox (the delivered event, else the
-    -- sent event, over ALL the message's events) and whether it falls inside the
-    -- campaign's attribution window (business-local dates, both ends inclusive, compared
-    -- as instants: local_date(occurred_at) between the two dates). Events
-    -- of campaigns missing from the plan have no window and are dropped.
+    -- each event with its campaign's attribution window: whether it falls inside it
+    -- (business-local dates, both ends inclusive, compared as instants: local_date(occurred_at)
+    -- between the two dates) and whether its user agent is a machine's. The recipient hash
+    -- is deliberately not read (hashing every event costs more than the rest). Events of
+    -- campaigns missing from the plan have no window and are dropped.
     select
         events.campaign_id,
         events.step,
         events.message_id,
         events.event_type,
         events.occurred_at,
-        events.user_agent,
         events._loaded_at,
         windows.window_start_date,
         windows.window_end_date,
-        min(case when events.event_type = 'sent' then events.occurred_at end) over (
-            partition by events.campaign_id, events.message_id
-        ) as sent_at,
-        min(case when events.event_type = 'delivered' then events.occurred_at end) over (
-            partition by events.campaign_id, events.message_id
-        ) as delivered_at,
         events.occurred_at >= windows.window_starts_at
             and events.occurred_at < windows.window_ends_before
-            as is_in_window
+            as is_in_window,
+        {{ campaign_is_machine_user_agent('events.user_agent') }} as is_machine_user_agent
     from events
     inner join windows
         on events.campaign_id = windows.campaign_id
 
 ),
 
-classified as (
+{#- What a message (or one step of it) did inside the window, from its located events.
+    Whether an open or click is a machine event depends on when the message reached the
+    inbox, known only once all its events are aggregated: those with a human user agent are
+    kept as lists of times and classified in `classified`. -#}
+{%- set window_aggregates %}
+        bool_or(is_in_window) as has_events_in_window,
+        bool_or(is_in_window and event_type = 'sent') as is_sent,
+        bool_or(is_in_window and event_type = 'bounced') as is_bounced,
+        bool_or(is_in_window and event_type = 'opened') as is_opened,
+        bool_or(is_in_window and event_type = 'clicked') as is_clicked,
+        bool_or(is_in_window and event_type = 'replied') as is_replied,
+        bool_or(is_in_window and event_type = 'unsubscribed') as is_unsubscribed,
+        count(*) filter (where is_in_window and event_type = 'opened') as open_events,
+        count(*) filter (where is_in_window and event_type = 'clicked') as click_events,
+        count(*) filter (
+            where is_in_window and event_type = 'opened' and is_machine_user_agent
+        ) as user_agent_machine_open_events,
+        count(*) filter (
+            where is_in_window and event_type = 'clicked' and is_machine_user_agent
+        ) as user_agent_machine_click_events,
+        {{ agg_list('occurred_at') }} filter (
+            where is_in_window and event_type = 'opened' and not is_machine_user_agent
+        ) as other_open_times,
+        {{ agg_list('occurred_at') }} filter (
+            where is_in_window and event_type = 'clicked' and not is_machine_user_agent
+        ) as other_click_times,
+        min(window_start_date) as window_start_date,
+        min(window_end_date) as window_end_date,
+        max(occurred_at) filter (where is_in_window) as last_event_at,
+        max(_loaded_at) filter (where is_in_window) as _loaded_at
+{%- endset %}
 
-    -- machine open/click: a proxy/scanner user agent, or no later than
-    -- machine_event_seconds after the message reached the inbox (events stamped before
-    -- delivery included)
+messages as materialized (
+
+    -- one hash aggregate over the events (instead of a window over every event, which
+    -- sorted them all: 2x slower at L): when each message reached the inbox (its delivered
+    -- event, else its sent event, over ALL its events, inside the window or not), and what
+    -- happened inside the window. Read twice below, hence materialized.
     select
-        clocked.*,
-        coalesce(delivered_at, sent_at) as inbox_at,
-        case
-            when event_type not in ('opened', 'clicked') then false
-            when {{ campaign_is_machine_user_agent('user_agent') }} then true
-            when coalesce(delivered_at, sent_at) is not null
-                and occurred_at <= {{ dbt.dateadd(
-                    'second', var('machine_event_seconds'), 'coalesce(delivered_at, sent_at)') }}
-                then true
-            else false
-        end as is_machine_event
-    from clocked
-    where is_in_window
+        campaign_id,
+        message_id,
+        min(step) as step,
+        count(step) = 0 or (count(step) = count(*) and min(step) = max(step)) as is_one_step,
+        min(occurred_at) filter (where event_type = 'sent') as sent_at,
+        min(occurred_at) filter (where event_type = 'delivered') as delivered_at,
+        {{- window_aggregates }}
+    from located
+    group by campaign_id, message_id
+
+),
+
+multi_step_messages as (
+
+    -- the rare message whose events name different steps (or a step and none)
+    select
+        campaign_id,
+        message_id,
+        sent_at as message_sent_at,
+        delivered_at as message_delivered_at
+    from messages
+    where not is_one_step
+
+),
+
+steps_of_multi_step_messages as (
+
+    -- such a message gets one row per step, each with the message's inbox time
+    select
+        campaign_id,
+        step,
+        message_id,
+        min(message_sent_at) as sent_at,
+        min(message_delivered_at) as delivered_at,
+        {{- window_aggregates }}
+    from located
+    inner join multi_step_messages using (campaign_id, message_id)
+    group by campaign_id, step, message_id
 
 ),
 
@@ -141,36 +191,60 @@ summarised as (
         campaign_id,
         step,
         message_id,
-        min(sent_at) as sent_at,
-        min(delivered_at) as delivered_at,
-        min(inbox_at) as inbox_at,
-        max(case when event_type = 'sent' then 1 else 0 end) = 1 as is_sent,
-        max(case when event_type = 'bounced' then 1 else 0 end) = 1 as is_bounced,
-        max(case when event_type = 'opened' then 1 else 0 end) = 1 as is_opened,
-        max(case when event_type = 'clicked' then 1 else 0 end) = 1 as is_clicked,
-        max(case when event_type = 'replied' then 1 else 0 end) = 1 as is_replied,
-        max(case when event_type = 'unsubscribed' then 1 else 0 end) = 1 as is_unsubscribed,
-        max(case when event_type = 'opened' and not is_machine_event then 1 else 0 end) = 1
-            as is_human_opened,
-        max(case when event_type = 'clicked' and not is_machine_event then 1 else 0 end) = 1
-            as is_human_clicked,
-        count(case when event_type = 'opened' then 1 end) as open_events,
-        count(case when event_type = 'clicked' then 1 end) as click_events,
-        count(case when event_type = 'opened' and is_machine_event then 1 end)
-            as machine_open_events,
-        count(case when event_type = 'clicked' and is_machine_event then 1 end)
-            as machine_click_events,
-        min(case when event_type = 'opened' and not is_machine_event then occurred_at end)
-            as first_human_opened_at,
-        min(case when event_type = 'clicked' and not is_machine_event then occurred_at end)
-            as first_human_clicked_at,
-        -- what the incremental runs compare against (see the top of this file)
-        min(window_start_date) as window_start_date,
-        min(window_end_date) as window_end_date,
-        max(occurred_at) as last_event_at,
-        max(_loaded_at) as _loaded_at
-    from classified
-    group by campaign_id, step, message_id
+        sent_at,
+        delivered_at,
+        has_events_in_window,
+        is_sent,
+        is_bounced,
+        is_opened,
+        is_clicked,
+        is_replied,
+        is_unsubscribed,
+        open_events,
+        click_events,
+        user_agent_machine_open_events,
+        user_agent_machine_click_events,
+        other_open_times,
+        other_click_times,
+        window_start_date,
+        window_end_date,
+        last_event_at,
+        _loaded_at
+    from messages
+    where is_one_step
+
+    union all
+
+    select * from steps_of_multi_step_messages
+
+),
+
+clocked as (
+
+    select
+        *,
+        coalesce(delivered_at, sent_at) as inbox_at,
+        {{ dbt.dateadd('second', var('machine_event_seconds'), 'coalesce(delivered_at, sent_at)') }}
+            as machine_until
+    from summarised
+    where has_events_in_window
+
+),
+
+classified as (
+
+    -- machine open/click: a proxy/scanner user agent, or no later than
+    -- machine_event_seconds after the message reached the inbox (events stamped before
+    -- delivery included); without an inbox time only the user agent decides
+    select
+        *,
+        user_agent_machine_open_events
+        + {{ list_count_at_or_before('other_open_times', 'machine_until') }} as machine_open_events,
+        user_agent_machine_click_events
+        + {{ list_count_at_or_before('other_click_times', 'machine_until') }} as machine_click_events,
+        {{ list_min_after('other_open_times', 'machine_until') }} as first_human_opened_at,
+        {{ list_min_after('other_click_times', 'machine_until') }} as first_human_clicked_at
+    from clocked
 
 ),
 
@@ -190,19 +264,20 @@ final as (
         is_clicked,
         is_replied,
         is_unsubscribed,
-        is_human_opened,
-        is_human_clicked,
+        first_human_opened_at is not null as is_human_opened,
+        first_human_clicked_at is not null as is_human_clicked,
         open_events,
         click_events,
         machine_open_events,
         machine_click_events,
         first_human_opened_at,
         first_human_clicked_at,
+        -- what the incremental runs compare against (see the top of this file)
         window_start_date,
         window_end_date,
         last_event_at,
         _loaded_at
-    from summarised
+    from classified
 
 )
 
