@@ -105,6 +105,8 @@ located as not materialized (
 
 ),
 
+{%- if target.type == 'duckdb' %}
+
 {#- What a message (or one step of it) did inside the window, from its located events.
     Whether an open or click is a machine event depends on when the message reached the
     inbox, known only once all its events are aggregated: those with a human user agent are
@@ -247,6 +249,80 @@ classified as (
     from clocked
 
 ),
+
+{%- else %}
+
+{#- Other databases (Postgres): a window gives every event its message's inbox time. The
+    aggregate above needs per-message lists, and Postgres' array_agg over 1.7M groups
+    (a memory context each) made this model 35 -> 62 s at M there; its window is faster. -#}
+clocked_events as (
+
+    select
+        *,
+        min(case when event_type = 'sent' then occurred_at end) over (
+            partition by campaign_id, message_id
+        ) as sent_at,
+        min(case when event_type = 'delivered' then occurred_at end) over (
+            partition by campaign_id, message_id
+        ) as delivered_at
+    from located
+
+),
+
+classified_events as (
+
+    -- machine open/click: a proxy/scanner user agent, or no later than
+    -- machine_event_seconds after the message reached the inbox (events stamped before
+    -- delivery included)
+    select
+        *,
+        case
+            when event_type not in ('opened', 'clicked') then false
+            when is_machine_user_agent then true
+            when coalesce(delivered_at, sent_at) is not null
+                and occurred_at <= {{ dbt.dateadd(
+                    'second', var('machine_event_seconds'), 'coalesce(delivered_at, sent_at)') }}
+                then true
+            else false
+        end as is_machine_event
+    from clocked_events
+    where is_in_window
+
+),
+
+classified as (
+
+    select
+        campaign_id,
+        step,
+        message_id,
+        min(sent_at) as sent_at,
+        min(delivered_at) as delivered_at,
+        min(coalesce(delivered_at, sent_at)) as inbox_at,
+        bool_or(event_type = 'sent') as is_sent,
+        bool_or(event_type = 'bounced') as is_bounced,
+        bool_or(event_type = 'opened') as is_opened,
+        bool_or(event_type = 'clicked') as is_clicked,
+        bool_or(event_type = 'replied') as is_replied,
+        bool_or(event_type = 'unsubscribed') as is_unsubscribed,
+        count(case when event_type = 'opened' then 1 end) as open_events,
+        count(case when event_type = 'clicked' then 1 end) as click_events,
+        count(case when event_type = 'opened' and is_machine_event then 1 end) as machine_open_events,
+        count(case when event_type = 'clicked' and is_machine_event then 1 end) as machine_click_events,
+        min(case when event_type = 'opened' and not is_machine_event then occurred_at end)
+            as first_human_opened_at,
+        min(case when event_type = 'clicked' and not is_machine_event then occurred_at end)
+            as first_human_clicked_at,
+        min(window_start_date) as window_start_date,
+        min(window_end_date) as window_end_date,
+        max(occurred_at) as last_event_at,
+        max(_loaded_at) as _loaded_at
+    from classified_events
+    group by campaign_id, step, message_id
+
+),
+
+{%- endif %}
 
 final as (
 
