@@ -1,15 +1,10 @@
-{#- DuckDB lists gathered by an aggregate and examined after it. They let one GROUP BY
-    decide what depends on a group-level value that is only known once the group is
-    complete (int_email_messages_summarised: an open is a machine open when it came no
-    later than N seconds after the message reached the inbox, and the inbox time is the
-    group's earliest delivered event). DuckDB only: that model takes another path on
-    Postgres, where array_agg over millions of groups is slower than a window. An empty
-    FILTER gives a NULL list. -#}
-
-{#- Aggregate: the values of `expr` (use with FILTER (WHERE ...)). -#}
-{% macro agg_list(expr) -%}
-    list({{ expr }})
-{%- endmacro %}
+{#- DuckDB lists gathered by an aggregate (`list(x) filter (where ...)`) and examined after
+    it. They let one GROUP BY decide what depends on a group-level value that is only known
+    once the group is complete (int_email_messages_summarised: an open is a machine open
+    when it came no later than N seconds after the message reached the inbox, and the inbox
+    time is the group's earliest delivered event). DuckDB only: that model takes another
+    path on Postgres, where array_agg over millions of groups is slower than a window. An
+    empty FILTER gives a NULL list. -#}
 
 {#- How many values of the list are <= bound (0 for a NULL list or bound). -#}
 {% macro list_count_at_or_before(list_expr, bound) -%}

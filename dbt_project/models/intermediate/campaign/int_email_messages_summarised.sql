@@ -1,5 +1,5 @@
-{#- Incremental (the largest campaign input: every email event through one aggregate per
-    message). A run recomputes, from ALL events of the message, every message with an event
+{#- Incremental (the largest campaign input: every email event, through one aggregate per
+    message on DuckDB and a window on other targets). A run recomputes, from ALL events of the message, every message with an event
     changed since the last run (macros/incremental.sql: loaded after the table's newest
     `_loaded_at`, or dated in the lookback), and every campaign whose attribution window
     differs from the one its rows were built with (plan changed) or that has no rows yet;
@@ -127,10 +127,10 @@ located as not materialized (
         count(*) filter (
             where is_in_window and event_type = 'clicked' and is_machine_user_agent
         ) as user_agent_machine_click_events,
-        {{ agg_list('occurred_at') }} filter (
+        list(occurred_at) filter (
             where is_in_window and event_type = 'opened' and not is_machine_user_agent
         ) as other_open_times,
-        {{ agg_list('occurred_at') }} filter (
+        list(occurred_at) filter (
             where is_in_window and event_type = 'clicked' and not is_machine_user_agent
         ) as other_click_times,
         min(window_start_date) as window_start_date,
@@ -147,8 +147,8 @@ messages as materialized (
     -- happened inside the window. Read twice below, hence materialized.
     select
         campaign_id,
-        message_id,
         min(step) as step,
+        message_id,
         count(step) = 0 or (count(step) = count(*) and min(step) = max(step)) as is_one_step,
         min(occurred_at) filter (where event_type = 'sent') as sent_at,
         min(occurred_at) filter (where event_type = 'delivered') as delivered_at,
@@ -189,33 +189,10 @@ steps_of_multi_step_messages as (
 
 summarised as (
 
-    select
-        campaign_id,
-        step,
-        message_id,
-        sent_at,
-        delivered_at,
-        has_events_in_window,
-        is_sent,
-        is_bounced,
-        is_opened,
-        is_clicked,
-        is_replied,
-        is_unsubscribed,
-        open_events,
-        click_events,
-        user_agent_machine_open_events,
-        user_agent_machine_click_events,
-        other_open_times,
-        other_click_times,
-        window_start_date,
-        window_end_date,
-        last_event_at,
-        _loaded_at
-    from messages
+    select * exclude (is_one_step) from messages
     where is_one_step
 
-    union all
+    union all by name
 
     select * from steps_of_multi_step_messages
 
