@@ -12,6 +12,9 @@ contender's wall time as in a real nightly process.
   (DuckDB ingestion, copy of the file loads to Postgres, dbt build on Postgres).
 * ``pandas-pg LANDING WORK AS_OF MAPPINGS DBNAME``: baseline 2 (``upsell.bench.pandas_pg``)
   followed by the dbt build on Postgres.
+* ``history-checks WAREHOUSE AS_OF``: what a night spends checking the history marts on a
+  built warehouse: the dbt data tests of both history marts, then the marts gate
+  (``upsell.bench.history``).
 """
 
 from __future__ import annotations
@@ -95,6 +98,24 @@ def pandas_pg(landing: Path, work: Path, as_of: date, mappings: Path, dbname: st
             "dbt_error": error}
 
 
+HISTORY_MARTS = ("customer_cpm_history", "upsell_propensity_history")
+
+
+def history_checks(warehouse: Path, as_of: date, clock: StageClock) -> dict:
+    """The history marts' dbt data tests (``dbt test``, dbt's start-up included), then the
+    whole marts gate (every mart, as the night runs it; Data Docs not rendered)."""
+    from upsell.transform import run_dbt
+    from upsell.validate import validate_marts
+    from upsell.validate.context import quiet_gx_logging
+
+    quiet_gx_logging()
+    with clock.stage("dbt_tests"):
+        tests = run_dbt("test", warehouse, as_of, ["--select", *HISTORY_MARTS])
+    with clock.stage("marts_gate"):
+        report = validate_marts(warehouse, "bench-history", as_of, render_docs=False)
+    return {"dbt_tests": tests.counts, "gate_success": report.success}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     jobs = parser.add_subparsers(dest="job", required=True)
@@ -110,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("mappings", type=Path)
         if db:
             p.add_argument("dbname")
+    h = jobs.add_parser("history-checks")
+    h.add_argument("warehouse", type=Path)
+    h.add_argument("as_of", type=date.fromisoformat)
     return parser
 
 
@@ -124,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         clock = StageClock(sampler)
         if args.job == "night":
             out = night(args.landing, args.warehouse, args.as_of, args.mappings, clock)
+        elif args.job == "history-checks":
+            out = history_checks(args.warehouse, args.as_of, clock)
         else:
             job = pg_target if args.job == "pg-target" else pandas_pg
             out = job(args.landing, args.work, args.as_of, args.mappings, args.dbname, clock)
