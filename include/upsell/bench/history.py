@@ -6,7 +6,9 @@ should not grow with the history; the two-night suite cannot show whether it doe
 benchmark takes a built warehouse, gives copies of it ``N`` nights of history (the as-of
 date's snapshot repeated on the ``N - 1`` dates before it) and measures, for each ``N`` in
 its own fresh process (``upsell.bench.jobs history-checks``), alternating over rounds:
-the dbt data tests of both history marts and the whole marts gate, seconds and peak RSS.
+the dbt data tests of both history marts, the whole marts gate and the publish (after one
+untimed publish of the copy, so that a served file exists as on any night after the
+first), seconds and peak RSS.
 
 Usage (a warehouse kept by ``upsell.bench.nightly --keep``, its incremental night's date)::
 
@@ -44,6 +46,9 @@ def with_history(source: Path, copy: Path, as_of: date, nights: int) -> Path:
                         [nights, as_of])
     finally:
         con.close()
+    from upsell.publish import publish
+
+    publish(copy, "bench-history-prepare", as_of)  # last night's served file
     return copy
 
 
@@ -64,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
                                       env={"UPSELL_EMAIL_SALT": "bench-salt"},
                                       log=args.out / f"nights-{n}-round-{r}.log"))
     (args.out / "history-results.json").write_text(json.dumps(results, indent=2))
-    print("| nights | history rows per mart | dbt tests s | marts gate s | peak RSS GiB |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| nights | history rows per mart | dbt tests s | marts gate s | publish s | peak RSS GiB |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for n, runs in results.items():
         rows = _rows(copies[n])
-        med = {k: statistics.median(run["stages"][k] for run in runs) for k in ("dbt_tests", "marts_gate")}
-        print(f"| {n} | {rows:,} | {med['dbt_tests']:.2f} | {med['marts_gate']:.2f} | "
+        med = {k: statistics.median(run["stages"][k] for run in runs) for k in ("dbt_tests", "marts_gate", "publish")}
+        print(f"| {n} | {rows:,} | {med['dbt_tests']:.2f} | {med['marts_gate']:.2f} | {med['publish']:.2f} | "
               f"{max(run['peak_rss_gib'] for run in runs):.2f} |")
     print(f"(median of {args.rounds} rounds; every result in {args.out / 'history-results.json'})")
     return 0

@@ -12,9 +12,9 @@ contender's wall time as in a real nightly process.
   (DuckDB ingestion, copy of the file loads to Postgres, dbt build on Postgres).
 * ``pandas-pg LANDING WORK AS_OF MAPPINGS DBNAME``: baseline 2 (``upsell.bench.pandas_pg``)
   followed by the dbt build on Postgres.
-* ``history-checks WAREHOUSE AS_OF``: what a night spends checking the history marts on a
-  built warehouse: the dbt data tests of both history marts, then the marts gate
-  (``upsell.bench.history``).
+* ``history-checks WAREHOUSE AS_OF``: what a night spends after its build on a warehouse
+  with history marts: the dbt data tests of both history marts, the marts gate, the
+  publish (``upsell.bench.history``).
 """
 
 from __future__ import annotations
@@ -102,8 +102,10 @@ HISTORY_MARTS = ("customer_cpm_history", "upsell_propensity_history")
 
 
 def history_checks(warehouse: Path, as_of: date, clock: StageClock) -> dict:
-    """The history marts' dbt data tests (``dbt test``, dbt's start-up included), then the
-    whole marts gate (every mart, as the night runs it; Data Docs not rendered)."""
+    """The history marts' dbt data tests (``dbt test``, dbt's start-up included), the whole
+    marts gate (every mart, as the night runs it; Data Docs not rendered), then the publish
+    (to the serving folder beside the warehouse, as the night does)."""
+    from upsell.publish import publish
     from upsell.transform import run_dbt
     from upsell.validate import validate_marts
     from upsell.validate.context import quiet_gx_logging
@@ -113,7 +115,9 @@ def history_checks(warehouse: Path, as_of: date, clock: StageClock) -> dict:
         tests = run_dbt("test", warehouse, as_of, ["--select", *HISTORY_MARTS])
     with clock.stage("marts_gate"):
         report = validate_marts(warehouse, "bench-history", as_of, render_docs=False)
-    return {"dbt_tests": tests.counts, "gate_success": report.success}
+    with clock.stage("publish"):
+        published = publish(warehouse, "bench-history", as_of)
+    return {"dbt_tests": tests.counts, "gate_success": report.success, "published_rows": published.rows}
 
 
 def _parser() -> argparse.ArgumentParser:

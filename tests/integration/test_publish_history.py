@@ -1,0 +1,106 @@
+"""Publish starts the new serving file from the served one and writes again only the
+history snapshots that changed: whatever the warehouse's marts went through between two
+publishes (a new night, a backfill of an earlier date, a mart's columns changed, a mart
+dropped), the served DuckDB file and Parquet files equal the warehouse's marts, row for row
+(real DuckDB files)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from upsell.publish import SERVING_FILE, publish
+
+D1, D2, D3 = date(2026, 10, 29), date(2026, 10, 30), date(2026, 10, 31)
+HISTORY = "upsell_propensity_history"
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    sql(path, "CREATE SCHEMA marts", "CREATE SCHEMA audit",
+        "CREATE TABLE marts.customer_rfm (account_id VARCHAR, as_of_date DATE, monetary_jpy DECIMAL(18, 2))",
+        f"CREATE TABLE marts.{HISTORY} (account_id VARCHAR, as_of_date DATE, score DOUBLE)",
+        "CREATE TABLE marts.cross_sell_affinity (antecedent VARCHAR, consequent VARCHAR, lift DOUBLE)",
+        "INSERT INTO marts.cross_sell_affinity VALUES ('P1', 'P2', 1.5)")
+    night(path, D1, accounts=30)
+    night(path, D2, accounts=32)
+    return path
+
+
+def sql(path: Path, *statements: str) -> list:
+    con = duckdb.connect(str(path))
+    try:
+        out = []
+        for statement in statements:
+            out = con.execute(statement).fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def night(path: Path, as_of: date, accounts: int, score: str = "i % 100") -> None:
+    """What a night's build writes: customer_rfm replaced, the history's as-of date replaced."""
+    sql(path, f"CREATE OR REPLACE TABLE marts.customer_rfm AS SELECT 'A' || i AS account_id, DATE '{as_of}' "
+              f"AS as_of_date, CAST(i * 1000 AS DECIMAL(18, 2)) AS monetary_jpy FROM range({accounts}) AS t(i)",
+        f"DELETE FROM marts.{HISTORY} WHERE as_of_date = DATE '{as_of}'",
+        f"INSERT INTO marts.{HISTORY} SELECT 'A' || i, DATE '{as_of}', {score} FROM range({accounts}) AS t(i)")
+
+
+def assert_served_equals_warehouse(warehouse: Path, as_of: date) -> None:
+    serving = warehouse.parent / "serving"
+    result = publish(warehouse, f"run-{as_of}", as_of, serving)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH '{serving / SERVING_FILE}' AS served (READ_ONLY)")
+        marts = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                                           "'wh' AND table_schema = 'marts' ORDER BY 1").fetchall()]
+        served = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                                            "'served' AND table_schema = 'marts' AND table_name <> '_publish' "
+                                            "ORDER BY 1").fetchall()]
+        assert served == marts
+        for mart in marts:
+            parquet = f"read_parquet('{result.parquet_dir / (mart + '.parquet')}')"
+            for copy in (f"served.marts.{mart}", parquet):
+                for a, b in ((f"wh.marts.{mart}", copy), (copy, f"wh.marts.{mart}")):
+                    assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
+                                       ).fetchone()[0] == 0, (mart, a, b)
+            assert [d[0] for d in con.execute(f"DESCRIBE served.marts.{mart}").fetchall()] == \
+                [d[0] for d in con.execute(f"DESCRIBE wh.marts.{mart}").fetchall()]
+            assert result.rows[mart] == con.execute(f"SELECT count(*) FROM wh.marts.{mart}").fetchone()[0]
+        assert con.execute("SELECT as_of_date FROM served.marts._publish").fetchall() == [(as_of,)]
+    finally:
+        con.close()
+
+
+def test_nights_backfills_and_schema_changes_are_all_served_exactly(warehouse):
+    assert_served_equals_warehouse(warehouse, D2)  # first publish: no served file yet
+    night(warehouse, D3, accounts=33)
+    assert_served_equals_warehouse(warehouse, D3)  # a new night: one more snapshot
+    night(warehouse, D2, accounts=31)
+    assert_served_equals_warehouse(warehouse, D2)  # backfill of an earlier date, fewer accounts
+    night(warehouse, D1, accounts=30, score="(i * 7) % 100")
+    assert_served_equals_warehouse(warehouse, D1)  # backfill with the same count, other scores
+    sql(warehouse, f"DELETE FROM marts.{HISTORY} WHERE as_of_date = DATE '{D2}'")
+    assert_served_equals_warehouse(warehouse, D3)  # a snapshot gone from the warehouse
+    sql(warehouse, f"ALTER TABLE marts.{HISTORY} ADD COLUMN is_excluded BOOLEAN",
+        f"UPDATE marts.{HISTORY} SET is_excluded = score > 50")
+    assert_served_equals_warehouse(warehouse, D3)  # the history's columns changed
+    sql(warehouse, "DROP TABLE marts.cross_sell_affinity")
+    assert_served_equals_warehouse(warehouse, D3)  # a mart no longer built
+
+
+def test_the_serving_file_does_not_grow_with_republished_marts(warehouse):
+    serving = warehouse.parent / "serving" / SERVING_FILE
+    sql(warehouse, "CREATE OR REPLACE TABLE marts.cross_sell_affinity AS SELECT 'P' || i AS antecedent, "
+                   "'Q' || i AS consequent, i / 7 AS lift FROM range(300000) AS t(i)")
+    sizes = []
+    for _ in range(6):
+        publish(warehouse, "again", D2, serving.parent)
+        sizes.append(serving.stat().st_size)
+    # blocks freed by replacing a mart are reused by the next night's copy of it
+    assert sizes[-1] <= sizes[1] * 1.5, sizes
