@@ -106,7 +106,7 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
 
     served = serving_dir / SERVING_FILE
     if served.exists():
-        # the history marts' earlier snapshots are in it already (see _copy_mart)
+        # the history marts' earlier snapshots are in it already (see _stale_snapshots)
         shutil.copyfile(served, staged.tmp_file)
     con = duckdb.connect(str(staged.tmp_file))
     try:
@@ -169,7 +169,9 @@ def _stale_snapshots(con, db: str, mart: str, columns: list[tuple], as_of: date)
     date whose row count differs from the warehouse's (a backfill, a date gone). A night
     rewrites only its own date in the warehouse (the models' delete+insert on as_of_date),
     so equal counts on another date mean the same rows. Every other mart, and a history
-    mart whose columns changed or that is not served yet, is copied whole."""
+    mart whose columns changed or that is not served yet, is copied whole. Whoever rewrites
+    earlier snapshots by hand removes the served file first: the next publish then copies
+    everything (README, "Incremental staging, the lookback and `--full-refresh`")."""
     if ("as_of_date", "DATE") not in columns or _tables(con, db).get(mart) != columns:
         return None
     counts = dict(con.execute(f"SELECT as_of_date, count(*) FROM wh.marts.{mart} GROUP BY 1").fetchall())
