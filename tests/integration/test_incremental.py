@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
 MAPPINGS = [REPO / "include" / "mappings" / "salesforce"]
 STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
-           "intermediate.int_email_messages_summarised")
+           "intermediate.int_email_messages_summarised", "staging.stg_crm__activities", "staging.stg_crm__deals",
+           "staging.stg_crm__contacts")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
@@ -98,7 +99,8 @@ def setup(tmp_path_factory):
 @pytest.fixture(scope="module")
 def night2(setup):
     root, landing, warehouse, inc = setup
-    for f in (inc.email_file, inc.invoice_file):
+    assert len(inc.crm_files) == 3  # activities, deals, contacts
+    for f in inc.files:
         shutil.copy(f, landing / f.parent.name / f.name)
     night(landing, warehouse, DAY2)
     return setup
@@ -138,6 +140,35 @@ def test_night2_late_rows_and_reexports_resolved(night2):
     assert late_events and all(r["event_id"] in ev for r in late_events)
     ahead_events = [r for r in events if r["occurred_at"] >= "2026-11-01T15"]
     assert ahead_events and not any(r["event_id"] in ev for r in ahead_events)
+
+
+def test_night2_crm_changes_resolved(night2):
+    """CRM staging: new and late records are in, a newer updated_at wins, a stale one loses,
+    records stamped after the as-of date are not in yet; a re-exported activity's newer load
+    wins."""
+    _, _, warehouse, inc = night2
+    crm = {f.name.split("_")[0]: increment_rows(f) for f in inc.crm_files}
+    deals = dict(staged(warehouse, "SELECT deal_id, updated_at FROM staging.stg_crm__deals"))
+    newer = [r for r in crm["deals"] if r["updated_at"] == "2026-11-01T03:00:00Z"]
+    assert newer and all(deals[r["deal_id"]].isoformat().startswith("2026-11-01T03:00:00") for r in newer)
+    stale = [r for r in crm["deals"] if r["updated_at"] < "2026-10-30"]
+    assert stale and all(deals[r["deal_id"]].isoformat()[:19] != r["updated_at"][:19].replace(" ", "T")
+                         for r in stale)
+    fresh = [r for r in crm["deals"] if r["deal_id"].startswith(f"DL-{DAY2:%Y%m%d}")]
+    assert fresh and all(r["deal_id"] in deals for r in fresh)
+    departments = dict(staged(warehouse, "SELECT contact_id, department FROM staging.stg_crm__contacts"))
+    newer = [r for r in crm["contacts"] if r["updated_at"] == "2026-11-01T03:00:00Z"]
+    assert newer and all(departments[r["contact_id"]] == r["department"] for r in newer)
+    ahead = [r for r in crm["contacts"] if r["updated_at"] >= "2026-11-01T15"]
+    assert ahead and not any(departments[r["contact_id"]] == r["department"] for r in ahead)
+    activities = dict(staged(warehouse, "SELECT activity_id, activity_type FROM staging.stg_crm__activities"))
+    new = [r for r in crm["activities"] if r["activity_id"].startswith(f"ACT-{DAY2:%Y%m%d}")]
+    late = [r for r in new if r["occurred_at"] < "2026-10-05"]
+    assert late and all(r["activity_id"] in activities for r in late)
+    ahead = [r for r in new if r["occurred_at"] >= "2026-11-01T15"]
+    assert ahead and not any(r["activity_id"] in activities for r in ahead)
+    reexported = [r for r in crm["activities"] if r not in new]
+    assert reexported and all(activities[r["activity_id"]] == r["activity_type"] for r in reexported)
 
 
 @pytest.fixture(scope="module")

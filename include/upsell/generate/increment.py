@@ -16,6 +16,16 @@ with DuckDB so every id joins (messages, campaigns, accounts, products):
     stale re-exports with an *older* ``updated_at`` (must lose), and re-exports updated on
     ``day + 1`` (cut until the next night).
 
+``crm/activities_<yyyymmdd>.csv``
+    new activities on ``day``; late ones dated 3 and 30 days earlier; ones stamped
+    ``day + 1`` (cut until the next night); re-exports of existing activities with another
+    ``activity_type`` (the newer load wins).
+``crm/deals_<yyyymmdd>.csv``, ``crm/contacts_<yyyymmdd>.csv``
+    new records created on ``day``; re-exports of existing ones with a newer ``updated_at``
+    and a changed value (a deal won, a contact's department), stale re-exports with an
+    *older* ``updated_at`` (must lose), and re-exports updated on ``day + 1`` (cut until the
+    next night).
+
 Deterministic: rows are picked by MD5 of their key and the seed, so the same base, day and
 seed give the same bytes. Used by the nightly benchmark and the incremental tests.
 """
@@ -36,6 +46,11 @@ class Increment:
     email_file: Path
     invoice_file: Path
     counts: dict[str, int]
+    crm_files: tuple[Path, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.email_file, self.invoice_file, *self.crm_files)
 
 
 def _ts(expr: str) -> str:
@@ -133,9 +148,125 @@ def _invoice_sql(files: list[str], day: dt.date, seed: int, n: int) -> str:
     """
 
 
+def _jst(day: str, days: int, hours: int) -> str:
+    """ISO-8601 UTC text of ``day`` + ``days`` at ``hours`` o'clock in Japan (an SQL expression)."""
+    return _ts(f"(DATE '{day}' + INTERVAL ({days}) DAY + INTERVAL ({hours}) HOUR) AT TIME ZONE 'Asia/Tokyo'")
+
+
+def _activities_sql(files: list[str], day: dt.date, seed: int, n: int) -> str:
+    d, tag = day.isoformat(), day.strftime("%Y%m%d")
+    # (kind, share of n, day offset); then re-exports of existing activities
+    kinds = [("new", 0.60, 0), ("late_in_lookback", 0.10, -3), ("late_beyond_lookback", 0.05, -30),
+             ("ahead_of_as_of", 0.05, 1)]
+    parts, offset = [], 0
+    for name, share, delta in kinds:
+        k = max(1, round(n * share))
+        parts.append(f"""
+            SELECT 'ACT-{tag}-' || lpad(CAST(rn AS VARCHAR), 6, '0') AS activity_id, account_id, contact_email,
+                   activity_type, NULL AS campaign_id, {_jst(d, delta, 10 if delta < 1 else 1)} AS occurred_at,
+                   '{name}' AS kind
+            FROM acts WHERE rn > {offset} AND rn <= {offset + k}""")
+        offset += k
+    parts.append(f"""
+        SELECT activity_id, account_id, contact_email,
+               CASE WHEN activity_type = 'call' THEN 'meeting' ELSE 'call' END AS activity_type, campaign_id,
+               occurred_at, 're_export' AS kind
+        FROM acts WHERE rn > {offset} AND rn <= {offset + max(1, round(n * 0.20))}""")
+    return f"""
+        CREATE OR REPLACE TEMP TABLE acts AS
+        SELECT *, row_number() OVER (ORDER BY md5(activity_id || ':{seed}')) AS rn
+        FROM read_csv({files!r}, all_varchar = true, union_by_name = true, ignore_errors = true)
+        WHERE activity_id IS NOT NULL AND account_id IS NOT NULL
+            AND activity_type IN ('call', 'meeting', 'inquiry', 'support_ticket', 'consultation');
+        CREATE OR REPLACE TEMP TABLE crm_inc AS {' UNION ALL '.join(parts)}
+    """
+
+
+def _versioned_sql(files: list[str], day: dt.date, seed: int, n: int, key: str, prefix: str,
+                   changed: dict[str, str], fresh: dict[str, str]) -> str:
+    """New records and re-exports of a dataset whose newest ``updated_at`` wins (deals,
+    contacts). ``changed``: column -> the SQL expression of its value in a re-export;
+    ``fresh``: the same for a new record."""
+    d, tag = day.isoformat(), day.strftime("%Y%m%d")
+    new_id = f"'{prefix}-{tag}-' || lpad(CAST(rn AS VARCHAR), 6, '0')"
+    k_new, k_newer, k_stale, k_ahead = (max(1, round(n * share)) for share in (0.40, 0.35, 0.15, 0.10))
+    bounds = [k_new, k_new + k_newer, k_new + k_newer + k_stale, k_new + k_newer + k_stale + k_ahead]
+    changes = ", ".join(f"{expr} AS {col}" for col, expr in changed.items())
+    news = "".join(f", {expr} AS {col}" for col, expr in fresh.items())
+    return f"""
+        CREATE OR REPLACE TEMP TABLE recs AS
+        SELECT *, row_number() OVER (ORDER BY md5({key} || ':{seed}')) AS rn
+        FROM (SELECT *, TRY_CAST(updated_at AS TIMESTAMPTZ) AS ts
+              FROM read_csv({files!r}, all_varchar = true, union_by_name = true, ignore_errors = true))
+        WHERE {key} IS NOT NULL AND ts IS NOT NULL AND ts < DATE '{d}' - INTERVAL 2 DAY;
+        CREATE OR REPLACE TEMP TABLE crm_inc AS
+        SELECT * EXCLUDE (ts, rn) REPLACE ({new_id} AS {key}, {_jst(d, 0, 10)} AS created_at,
+                                           {_jst(d, 0, 10)} AS updated_at{news}), 'new' AS kind
+        FROM recs WHERE rn <= {bounds[0]}
+        UNION ALL
+        SELECT * EXCLUDE (ts, rn) REPLACE ({changes}, {_jst(d, 0, 12)} AS updated_at), 'update_newer' AS kind
+        FROM recs WHERE rn > {bounds[0]} AND rn <= {bounds[1]}
+        UNION ALL
+        SELECT * EXCLUDE (ts, rn) REPLACE ({changes}, {_ts("ts - INTERVAL 1 DAY")} AS updated_at),
+               'update_stale' AS kind
+        FROM recs WHERE rn > {bounds[1]} AND rn <= {bounds[2]}
+        UNION ALL
+        SELECT * EXCLUDE (ts, rn) REPLACE ({changes}, {_jst(d, 1, 1)} AS updated_at), 'update_ahead_of_as_of' AS kind
+        FROM recs WHERE rn > {bounds[2]} AND rn <= {bounds[3]}
+    """
+
+
+def _canonical(paths: list[Path], key: str) -> list[str]:
+    """The files among ``paths`` whose header names ``key`` (canonical English headers:
+    a generated folder also holds a Salesforce-style deals export)."""
+    import gzip
+
+    out = []
+    for path in paths:
+        with (gzip.open(path, "rt", encoding="utf-8-sig", errors="replace") if path.suffix == ".gz"
+              else path.open(encoding="utf-8-sig", errors="replace")) as fh:
+            if key in fh.readline().strip().split(","):
+                out.append(str(path))
+    return out
+
+
+# dataset -> (key, id prefix, the values a re-export changes, the values of a new record)
+_VERSIONED = {
+    "deals": ("deal_id", "DL", {
+        "stage": "CASE WHEN stage IN ('won', 'lost') THEN stage ELSE 'won' END",
+        "closed_at": f"coalesce(closed_at, {_ts('ts')})"}, {"stage": "'prospecting'", "closed_at": "NULL"}),
+    "contacts": ("contact_id", "CON", {"department": "'経営企画部'"}, {}),
+}
+
+
+def _write_crm(con, landing: Path, day: dt.date, seed: int) -> tuple[list[Path], dict[str, int]]:
+    """The CRM files of the increment (activities, deals, contacts), about 0.2 % of each base."""
+    tag = day.strftime("%Y%m%d")
+    written: list[Path] = []
+    counts: dict[str, int] = {}
+    for dataset in ("activities", *_VERSIONED):
+        key = "activity_id" if dataset == "activities" else _VERSIONED[dataset][0]
+        out = landing / "crm" / f"{dataset}_{tag}.csv"
+        files = _canonical(sorted(p for p in (landing / "crm").glob(f"{dataset}*.csv*") if p != out), key)
+        if not files:
+            continue
+        total = con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true, union_by_name = true, "
+                            "ignore_errors = true)", [files]).fetchone()[0]
+        n = max(20, total // 500)
+        if dataset == "activities":
+            con.execute(_activities_sql(files, day, seed, n))
+        else:
+            con.execute(_versioned_sql(files, day, seed, n, *_VERSIONED[dataset]))
+        con.execute(f"COPY (SELECT * EXCLUDE (kind) FROM crm_inc ORDER BY ALL) TO '{out}' (HEADER)")
+        counts |= {f"{dataset}.{k}": c for k, c in
+                   con.execute("SELECT kind, count(*) FROM crm_inc GROUP BY kind ORDER BY kind").fetchall()}
+        written.append(out)
+    return written, counts
+
+
 def generate_next_day(landing: Path, day: dt.date, seed: int = 42, *, email_rows: int | None = None,
                       invoice_rows: int | None = None) -> Increment:
-    """Write ``day``'s new email-event and invoice files into ``landing`` (a generated folder).
+    """Write ``day``'s new email-event, invoice and CRM files into ``landing`` (a generated folder).
 
     Sizes default to 0.2 % of the base email events and 0.3 % of the base invoice lines
     (about one busy day at every scale).
@@ -171,6 +302,7 @@ def generate_next_day(landing: Path, day: dt.date, seed: int = 42, *, email_rows
                   con.execute("SELECT kind, count(*) FROM email_inc GROUP BY kind ORDER BY kind").fetchall()}
         counts |= {f"invoices.{k}": c for k, c in
                    con.execute("SELECT kind, count(*) FROM inv_inc GROUP BY kind ORDER BY kind").fetchall()}
+        crm_files, crm_counts = _write_crm(con, landing, day, seed)
     finally:
         con.close()
-    return Increment(email_out, invoice_out, counts)
+    return Increment(email_out, invoice_out, counts | crm_counts, tuple(crm_files))
