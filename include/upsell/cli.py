@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         from upsell.generate.increment import generate_next_day
 
         inc = generate_next_day(args.out, args.next_day, args.seed)
-        print(f"Wrote {inc.email_file} and {inc.invoice_file} in {time.perf_counter() - t0:.1f} s: "
+        print(f"Wrote {', '.join(map(str, inc.files))} in {time.perf_counter() - t0:.1f} s: "
               + ", ".join(f"{k} {v:,}" for k, v in sorted(inc.counts.items())))
         return 0
     if args.command == "generate":
