@@ -91,9 +91,10 @@ class StagedPublish:
 
 
 def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path | None = None) -> StagedPublish:
-    """Copy every table of the warehouse's ``marts`` schema into a new serving file and
-    Parquet version, served by nothing yet. Reads the warehouse read-only, so it can run
-    while the marts gate reads the same tables (``run_nightly`` does so)."""
+    """Copy every table of the warehouse's ``marts`` schema into a new serving file (a copy
+    of the served one, in which only what changed is written: :func:`_stale_snapshots`) and
+    a new Parquet version, served by nothing yet. Reads the warehouse read-only, so it can
+    run while the marts gate reads the same tables (``run_nightly`` does so)."""
     import duckdb
 
     serving_dir = Path(serving_dir or default_serving_dir(warehouse))
@@ -117,10 +118,12 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
         if not marts:
             raise RuntimeError(f"no marts to publish in {warehouse} (schema marts is empty)")
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{db}".marts')
-        stale = {mart: _stale_snapshots(con, db, mart, columns, as_of) for mart, columns in marts.items()}
+        served_marts = _tables(con, db)
+        stale = {mart: _stale_snapshots(con, db, mart, columns, served_marts.get(mart), as_of)
+                 for mart, columns in marts.items()}
         # what is copied whole is dropped first, and the freed blocks are written again
         # (replacing a table in place would grow the file by its size every night)
-        for mart in set(_tables(con, db)) - {m for m, dates in stale.items() if dates is not None}:
+        for mart in set(served_marts) - {m for m, dates in stale.items() if dates is not None}:
             con.execute(f'DROP TABLE "{db}".marts.{mart}')
         con.execute("CHECKPOINT")
         for mart, dates in stale.items():
@@ -157,7 +160,8 @@ def _tables(con, catalog: str) -> dict[str, list[tuple]]:
     return dict(sorted(tables.items()))
 
 
-def _stale_snapshots(con, db: str, mart: str, columns: list[tuple], as_of: date) -> list[date] | None:
+def _stale_snapshots(con, db: str, mart: str, columns: list[tuple], served_columns: list[tuple] | None,
+                     as_of: date) -> list[date] | None:
     """The snapshots of a history mart that the new serving file must write again, or None
     when ``mart`` is to be copied whole.
 
@@ -172,7 +176,7 @@ def _stale_snapshots(con, db: str, mart: str, columns: list[tuple], as_of: date)
     mart whose columns changed or that is not served yet, is copied whole. Whoever rewrites
     earlier snapshots by hand removes the served file first: the next publish then copies
     everything (README, "Incremental staging, the lookback and `--full-refresh`")."""
-    if ("as_of_date", "DATE") not in columns or _tables(con, db).get(mart) != columns:
+    if ("as_of_date", "DATE") not in columns or served_columns != columns:
         return None
     counts = dict(con.execute(f"SELECT as_of_date, count(*) FROM wh.marts.{mart} GROUP BY 1").fetchall())
     if len(counts) < 2:

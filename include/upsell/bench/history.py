@@ -34,6 +34,8 @@ def with_history(source: Path, copy: Path, as_of: date, nights: int) -> Path:
     copies of it dated each of the ``nights - 1`` days before (other dates removed)."""
     import duckdb
 
+    from upsell.publish import publish
+
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, copy)
     con = duckdb.connect(str(copy))
@@ -46,8 +48,6 @@ def with_history(source: Path, copy: Path, as_of: date, nights: int) -> Path:
                         [nights, as_of])
     finally:
         con.close()
-    from upsell.publish import publish
-
     publish(copy, "bench-history-prepare", as_of)  # last night's served file
     return copy
 

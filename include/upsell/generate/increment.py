@@ -161,9 +161,10 @@ def _activities_sql(files: list[str], day: dt.date, seed: int, n: int) -> str:
     parts, offset = [], 0
     for name, share, delta in kinds:
         k = max(1, round(n * share))
+        hour = 1 if delta > 0 else 10  # 01:00 JST the next day is still `day` in UTC
         parts.append(f"""
             SELECT 'ACT-{tag}-' || lpad(CAST(rn AS VARCHAR), 6, '0') AS activity_id, account_id, contact_email,
-                   activity_type, NULL AS campaign_id, {_jst(d, delta, 10 if delta < 1 else 1)} AS occurred_at,
+                   activity_type, NULL AS campaign_id, {_jst(d, delta, hour)} AS occurred_at,
                    '{name}' AS kind
             FROM acts WHERE rn > {offset} AND rn <= {offset + k}""")
         offset += k
@@ -219,13 +220,12 @@ def _versioned_sql(files: list[str], day: dt.date, seed: int, n: int, key: str, 
 def _canonical(paths: list[Path], key: str) -> list[str]:
     """The files among ``paths`` whose header names ``key`` (canonical English headers:
     a generated folder also holds a Salesforce-style deals export)."""
-    import gzip
+    from upsell.encoding import open_binary
 
     out = []
     for path in paths:
-        with (gzip.open(path, "rt", encoding="utf-8-sig", errors="replace") if path.suffix == ".gz"
-              else path.open(encoding="utf-8-sig", errors="replace")) as fh:
-            if key in fh.readline().strip().split(","):
+        with open_binary(path, compressed=path.suffix == ".gz") as fh:
+            if key in fh.readline().decode("utf-8-sig", errors="replace").strip().split(","):
                 out.append(str(path))
     return out
 
