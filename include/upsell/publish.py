@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from upsell import mart_comments
 from upsell.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
                             f"WHERE as_of_date IN (SELECT unnest(?::DATE[]))", [dates])
             staged.rows[mart] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute(f"""COPY "{db}".marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)""")
+        mart_comments.apply(con, db, marts, mart_comments.manifest_for(Path(warehouse)))
         con.execute(f"""CREATE OR REPLACE TABLE "{db}".marts._publish AS
             SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
                     [run_id, as_of, published_at])

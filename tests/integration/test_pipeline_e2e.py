@@ -84,6 +84,40 @@ def test_every_spec_mart_is_served_in_duckdb_and_parquet(built):
         assert n > 0, mart
 
 
+def test_served_marts_carry_the_model_yaml_descriptions(built):
+    """The descriptions BI users browse are on the served tables (publish writes them from
+    the manifest; dbt's persist_docs is off on DuckDB), with the Japanese label first."""
+    root, *_ = built
+    import yaml
+
+    models = {m["name"]: m for f in (REPO / "dbt_project" / "models" / "marts").rglob("_*.yml")
+              for m in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("models", [])}
+    con = serving(root)
+    columns = {(t, c): comment for t, c, comment in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
+    tables = dict(con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name <> '_publish'"
+    ).fetchall())
+    assert set(tables) <= set(models)
+    for mart, comment in tables.items():
+        assert comment and comment.split()[:4] == models[mart]["description"].split()[:4], mart
+        for col in models[mart].get("columns", []):
+            text = " ".join((col.get("description") or "").split())
+            if "{{" in text or not text:  # a doc() block: rendered by dbt, not comparable here
+                continue
+            label = ((col.get("config") or {}).get("meta") or col.get("meta") or {}).get("label_ja")
+            assert columns[(mart, col["name"])] == (f"{label}: {text}" if label else text), (mart, col["name"])
+    assert columns[("customer_rfm", "monetary_jpy")] == "Revenue (paid lines) in the same window."
+    assert columns[("customer_cpm", "cpm_segment")].startswith("CPM顧客区分: ")
+    # and the warehouse file BI never opens is not commented by dbt any more (persist_docs off)
+    wh = duckdb.connect(str(root / "wh" / "warehouse.duckdb"), read_only=True)
+    try:
+        assert wh.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' "
+                          "AND comment IS NOT NULL").fetchone() == (0,)
+    finally:
+        wh.close()
+
+
 def test_rfm_and_cpm_follow_the_contract(built):
     root, *_ = built
     con = serving(root)
