@@ -4,7 +4,10 @@
 imports dbt and runs ``dbt parse`` with the common arguments (project, profiles, target
 and log paths, vars), then reads one line from stdin: ``go`` runs the command with the
 parsed manifest (dbt's documented ``dbtRunner(manifest=...)``: no second parse); end of
-input exits without touching the warehouse. The exit code is the dbt CLI's: 0 success,
+input exits without touching the warehouse. The command runs with ``--no-write-json`` and
+this child writes its ``run_results.json``: dbt would otherwise serialise the whole manifest
+again after the last node (2 MB, ≈ 0.5–0.9 s of every night on the critical path), and the
+parse has written that manifest already. The exit code is the dbt CLI's: 0 success,
 1 a node failed, 2 dbt itself failed.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
@@ -24,7 +28,12 @@ def main(argv: list[str]) -> int:
         return 2
     if sys.stdin.readline().strip() != "go":
         return 0
-    done = dbtRunner(manifest=parsed.result).invoke([spec["command"], *spec["common"], *spec["extra"]])
+    common = spec["common"]
+    run_results = Path(common[common.index("--target-path") + 1]) / "run_results.json"
+    run_results.unlink(missing_ok=True)  # never summarise an earlier night's results
+    done = dbtRunner(manifest=parsed.result).invoke([spec["command"], "--no-write-json", *common, *spec["extra"]])
+    if done.result is not None and hasattr(done.result, "write"):
+        done.result.write(str(run_results))
     if done.exception is not None:
         print(f"dbt {spec['command']} failed: {done.exception}", file=sys.stderr)
         return 2
