@@ -1,8 +1,8 @@
 """The dbt child of :class:`upsell.transform.PreparedDbt`: parse now, build when told.
 
-``python -m upsell.dbt_child '{"command": "build", "common": [...], "extra": [...]}'``
+``python -m upsell.dbt_child '{"command": "build", "common": [...], "extra": [...], "warm": [...]}'``
 imports dbt and runs ``dbt parse`` with the common arguments (project, profiles, target
-and log paths, vars), then reads one line from stdin: ``go`` runs the command with the
+and log paths, vars), imports the ``warm`` modules, then reads one line from stdin: ``go`` runs the command with the
 parsed manifest (dbt's documented ``dbtRunner(manifest=...)``: no second parse); end of
 input exits without touching the warehouse. The command runs with ``--no-write-json`` and
 this child writes its ``run_results.json``: dbt would otherwise serialise the whole manifest
@@ -13,6 +13,7 @@ parse has written that manifest already. The exit code is the dbt CLI's: 0 succe
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,13 @@ def main(argv: list[str]) -> int:
     if not parsed.success or parsed.result is None:
         print(f"dbt parse failed: {parsed.exception or 'see the log above'}", file=sys.stderr)
         return 2
+    for module in spec.get("warm", []):
+        # what the Python models import (pandas, scipy: ≈ 1 s), while the parent's raw gate
+        # still runs, not inside a model, where it holds the GIL the other dbt thread needs
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            print(f"not pre-imported: {module} ({exc})", flush=True)  # logged by the parent
     if sys.stdin.readline().strip() != "go":
         return 0
     common = spec["common"]

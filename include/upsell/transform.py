@@ -147,6 +147,11 @@ def _summarise(command: str, target: str, args: list[str], returncode: int, stdo
     return result
 
 
+# What the dbt Python models import (models/intermediate/customer/clv_duckdb): the prepared
+# child imports them while it waits (upsell.dbt_child)
+PYTHON_MODEL_MODULES = ["upsell.clv_marts"]
+
+
 class PreparedDbt:
     """A dbt child process started early: it imports dbt and parses the project (≈ 3 s of
     single-threaded Python, docs/benchmarks.md) while this process validates
@@ -159,7 +164,7 @@ class PreparedDbt:
     child that was not run is stopped on exit, whatever happened in between."""
 
     def __init__(self, command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
-                 vars_: dict | None = None, target: str | None = None) -> None:
+                 vars_: dict | None = None, target: str | None = None, warm: list[str] | None = None) -> None:
         import tempfile
 
         self.command = command
@@ -167,7 +172,8 @@ class PreparedDbt:
         common = dbt_args(command, warehouse, None, vars_, self.target)[1:]  # what parse takes too
         self.args = [command, *common, *(extra or [])]
         cmd = [sys.executable, "-m", "upsell.dbt_child", json.dumps({
-            "command": command, "common": common, "extra": list(extra or [])})]
+            "command": command, "common": common, "extra": list(extra or []),
+            "warm": (PYTHON_MODEL_MODULES if self.target == "duckdb" else []) if warm is None else warm})]
         log.info("preparing %s=%s dbt %s", AS_OF_ENV, as_of.isoformat(), " ".join(self.args))
         # files, not pipes: the child's output while it waits can never fill a pipe and stall it
         self._out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")

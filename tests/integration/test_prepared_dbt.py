@@ -4,6 +4,7 @@ leaves the warehouse untouched."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,16 @@ def test_the_waiting_child_holds_no_lock_and_builds_when_told(warehouse):
         assert con.execute("SELECT count(*) FROM staging.stg_crm__accounts").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_a_module_that_cannot_be_pre_imported_is_logged_and_the_build_goes_on(warehouse, caplog):
+    with caplog.at_level(logging.INFO, logger="upsell.transform"):
+        with PreparedDbt("build", warehouse, AS_OF, extra=ONE_MODEL,
+                         warm=["upsell.clv_marts", "upsell_no_such_module"]) as child:
+            result = child.run()
+    assert result.success and result.counts.get("success") == 1
+    assert "dbt: not pre-imported: upsell_no_such_module" in caplog.text
+    assert "not pre-imported: upsell.clv_marts" not in caplog.text
 
 
 def test_a_child_never_told_to_build_stops_without_building(warehouse):
