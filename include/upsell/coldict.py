@@ -39,7 +39,7 @@ def mart_models(manifest: dict) -> list[dict]:
     return sorted(models, key=lambda n: n["name"])
 
 
-def _meta(column: dict) -> dict:
+def column_meta(column: dict) -> dict:
     return {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
 
 
@@ -55,7 +55,7 @@ def render(manifest: dict) -> str:
         out.append("|---|---|---|---|---|")
         values_notes = []
         for col in m["columns"].values():
-            meta = _meta(col)
+            meta = column_meta(col)
             out.append(f"| `{col['name']}` | {_cell(col.get('data_type'))} | {_cell(meta.get('label_ja'))} "
                        f"| {_cell(meta.get('label_en'))} | {_cell(col.get('description'))} |")
             if meta.get("values_ja"):

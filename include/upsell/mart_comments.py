@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from upsell.coldict import mart_models
+from upsell.coldict import column_meta, mart_models
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def mart_comments(manifest: dict) -> dict[str, tuple[str, dict[str, str]]]:
     for model in mart_models(manifest):
         columns = {}
         for column in model["columns"].values():
-            meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
+            meta = column_meta(column)
             text = " ".join((column.get("description") or "").split())
             label = meta.get("label_ja")
             if label and text:
