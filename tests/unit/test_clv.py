@@ -233,11 +233,28 @@ def test_no_dropout_heterogeneity_still_fits():
     assert np.all(np.isfinite(clv.expected_purchases(fit.params, 365, x, np.floor(t_x), T)))
 
 
-def test_a_stall_on_the_ridge_with_a_larger_gradient_is_accepted_too(caplog):
-    """No heterogeneity in dropout (a, b huge at a fixed ratio), 3,000 simulated customers:
-    L-BFGS-B's line search stalls with a gradient of 2.5e-5 (the L sample stalled at 2.2e-5
-    and Nelder-Mead then ran for 20 minutes). The stall is accepted, and going further along
-    the ridge gains nothing worth having."""
+@pytest.mark.parametrize(("gradient", "path"), [(5e-5, "accepted"), (5e-4, "polishing with Nelder-Mead")])
+def test_a_line_search_stall_is_accepted_below_the_gradient_tolerance_only(caplog, gradient, path):
+    """The rule itself, on an objective where L-BFGS-B's line search must fail whatever the
+    machine's floating point: a sharp minimum at the start, reported with a small gradient
+    that promises a descent the line search never finds. Below GRADIENT_TOLERANCE (1e-4) the
+    stop is accepted; above it Nelder-Mead polishes."""
+    def objective(theta):
+        return 1.0 + 1e3 * float(np.sum(np.abs(theta))), np.full_like(theta, gradient)
+
+    with caplog.at_level(logging.INFO, logger="upsell.clv"):
+        result = clv._minimise(objective, np.zeros(2), "flat")
+    assert result.success
+    assert path in caplog.text
+    assert ("Nelder-Mead" in caplog.text) == (gradient > clv.GRADIENT_TOLERANCE)
+
+
+def test_a_fit_on_the_ridge_needs_no_nelder_mead(caplog):
+    """No heterogeneity in dropout (a, b huge at a fixed ratio), 3,000 simulated customers.
+    Depending on the machine's floating-point kernels, L-BFGS-B either converges or its line
+    search stalls with a gradient of ≈ 2.5e-5 (the L sample stalled at 2.2e-5 and Nelder-Mead
+    then ran for 20 minutes), which is accepted (the rule: the test above). Either way there
+    is no Nelder-Mead, and going further along the ridge gains nothing worth having."""
     rng = np.random.default_rng(0)
     same_p = clv.BgNbdParams(r=2.0, alpha=60.0, a=2e4, b=2e6)
     T = rng.integers(30, 1000, 3000).astype(float)
@@ -245,7 +262,7 @@ def test_a_stall_on_the_ridge_with_a_larger_gradient_is_accepted_too(caplog):
     t_x = np.floor(t_x)
     with caplog.at_level(logging.INFO, logger="upsell.clv"):
         fit = clv.fit_bgnbd(x, t_x, T)
-    assert "accepted" in caplog.text and "Nelder-Mead" not in caplog.text
+    assert "Nelder-Mead" not in caplog.text
     assert fit.params.a > 1000 and fit.params.b > 1000
     expected = clv.expected_purchases(fit.params, 365, x, t_x, T)
     further = clv.BgNbdParams(fit.params.r, fit.params.alpha, fit.params.a * 10, fit.params.b * 10)
