@@ -3,8 +3,8 @@
 Why here and not dbt's ``persist_docs``: on DuckDB, persist_docs comments the tables of the
 warehouse file, which BI never opens; publish copies the marts into the serving file with
 ``CREATE TABLE AS``, which keeps no comments, so the served tables had none. And it cost
-≈ 3 s of every nightly build at S scale (about a fifth of it: dbt renders the comment macros
-and reads each model's columns again in Python; docs/benchmarks.md, fifteenth round). The
+≈ 1 s of every nightly build at M, more at S (dbt renders the comment macros and reads each
+model's columns again in Python; docs/benchmarks.md, fifteenth round). The
 model YAML stays the single source: the comments are taken from the dbt manifest, like
 ``docs/columns.md`` (:mod:`upsell.coldict`), with the Japanese label first where the spec
 gives one. A DBeaver, DataGrip or DuckDB ``duckdb_columns()`` user then sees them on the
@@ -23,16 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def manifest_for(warehouse: Path) -> Path | None:
-    """The manifest of the build that wrote ``warehouse``'s marts when there is one (``upsell
-    run`` writes it beside the warehouse), else the pre-built one the DAG is parsed from
-    (``make manifest``); None when neither exists."""
+    """The newer of the manifest ``upsell run`` writes beside ``warehouse`` and the pre-built
+    one the DAG's dbt tasks run from (``make manifest``): a warehouse built by both keeps an
+    old run's manifest beside it. None when neither exists."""
     from upsell.dag_support import MANIFEST
     from upsell.transform import dbt_work_dir
 
-    for path in (dbt_work_dir(warehouse) / "target" / "manifest.json", MANIFEST):
-        if path.exists():
-            return path
-    return None
+    found = [p for p in (dbt_work_dir(warehouse) / "target" / "manifest.json", MANIFEST) if p.exists()]
+    return max(found, key=lambda p: p.stat().st_mtime, default=None)
 
 
 def mart_comments(manifest: dict) -> dict[str, tuple[str, dict[str, str]]]:

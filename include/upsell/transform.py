@@ -171,9 +171,10 @@ class PreparedDbt:
         self.target = selected_target(target)
         common = dbt_args(command, warehouse, None, vars_, self.target)[1:]  # what parse takes too
         self.args = [command, *common, *(extra or [])]
+        if warm is None:  # dbt-postgres runs no Python models
+            warm = PYTHON_MODEL_MODULES if self.target == "duckdb" else []
         cmd = [sys.executable, "-m", "upsell.dbt_child", json.dumps({
-            "command": command, "common": common, "extra": list(extra or []),
-            "warm": (PYTHON_MODEL_MODULES if self.target == "duckdb" else []) if warm is None else warm})]
+            "command": command, "common": common, "extra": list(extra or []), "warm": warm})]
         log.info("preparing %s=%s dbt %s", AS_OF_ENV, as_of.isoformat(), " ".join(self.args))
         # files, not pipes: the child's output while it waits can never fill a pipe and stall it
         self._out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")

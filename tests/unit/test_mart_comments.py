@@ -63,3 +63,24 @@ def test_without_a_manifest_the_marts_are_served_uncommented_with_a_warning(capl
         assert mart_comments.apply(con, "memory", {"customer_rfm": [("customer_id", "VARCHAR")]}, None) == 0
     assert "no dbt manifest" in caplog.text
     assert not _comments(con)[0]["customer_rfm"]
+
+
+def test_the_newer_manifest_is_used(tmp_path, monkeypatch):
+    """A warehouse built by `upsell run` and later by the DAG keeps the old run's manifest
+    beside it: the newer of it and the pre-built one describes the marts."""
+    import os
+
+    from upsell import dag_support
+
+    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    beside = tmp_path / "wh" / "dbt" / "target" / "manifest.json"
+    prebuilt = tmp_path / "project" / "manifest.json"
+    monkeypatch.setattr(dag_support, "MANIFEST", prebuilt)
+    assert mart_comments.manifest_for(warehouse) is None
+    for path in (beside, prebuilt):
+        path.parent.mkdir(parents=True)
+        path.write_text("{}")
+    os.utime(beside, (1_000_000, 1_000_000))
+    assert mart_comments.manifest_for(warehouse) == prebuilt
+    os.utime(prebuilt, (500_000, 500_000))
+    assert mart_comments.manifest_for(warehouse) == beside
