@@ -125,7 +125,9 @@ def dbt_task_group(as_of: str):
     if not MANIFEST.exists():
         raise FileNotFoundError(
             f"dbt manifest not found at {MANIFEST}: run `make manifest` (dbt parse) before starting Airflow")
-    dbt_exe = Path(os.sys.executable).with_name("dbt")
+    # dbt behind an exclusive lock on the warehouse (upsell.dbt_lock): the watchers are not
+    # in the one-slot pool (below), and their fallback runs dbt
+    dbt_exe = Path(os.sys.executable).with_name("upsell-dbt")
     test_tasks = os.environ.get("UPSELL_AIRFLOW_TEST_TASKS") == "1"
     # With TestBehavior.NONE Cosmos narrows the producer's build to models, seeds and
     # snapshots (--resource-type each); naming tests too keeps them in the one build.
@@ -162,11 +164,48 @@ def dbt_task_group(as_of: str):
             "poke_interval": 5,
         },
     )
-    _watchers_after_producer(group)
+    tasks = _group_tasks(group)
+    _watchers_after_producer(group, tasks)
+    _watchers_outside_writer_pool(tasks)
     return group
 
 
-def _watchers_after_producer(group) -> None:
+def _group_tasks(group) -> dict:
+    """Every task of a task group and its nested groups, by task id."""
+
+    def walk(node):
+        for child in node.children.values():
+            if hasattr(child, "children"):
+                yield from walk(child)
+            else:
+                yield child
+
+    return {t.task_id: t for t in walk(group)}
+
+
+# Airflow's own pool (128 slots unless a deployment changes it): where the model watchers run
+WATCHER_POOL = "default_pool"
+
+
+def _watchers_outside_writer_pool(tasks: dict) -> None:
+    """Move the model watchers out of the one-slot pool ``upsell_duckdb`` into Airflow's
+    default pool, so that they run side by side once the build has finished.
+
+    A watcher's first try only reads the producer's statuses from XCom; in the one-slot
+    pool a deployed night ran the 56 watchers one after another, ≈ 1.1 s each between
+    scheduling and process start (docs/benchmarks.md, sixteenth round). The one way a
+    watcher writes the warehouse is its fallback (building its model alone on a retry, or
+    when the producer was skipped), and that runs dbt through ``upsell-dbt``, which holds
+    an exclusive lock on the warehouse for as long as dbt runs (upsell.dbt_lock).
+    """
+    from cosmos.operators.watcher import DbtConsumerWatcherSensor
+
+    for task in tasks.values():
+        if isinstance(task, DbtConsumerWatcherSensor):
+            task.pool = WATCHER_POOL
+
+
+def _watchers_after_producer(group, tasks: dict) -> None:
     """Start the model watchers when the single ``dbt build`` has finished.
 
     Cosmos wires this only for a whole-DAG DbtDag; in a task group the root watchers would
@@ -187,14 +226,6 @@ def _watchers_after_producer(group) -> None:
     """
     from airflow.providers.standard.operators.empty import EmptyOperator
 
-    def walk(node):
-        for child in node.children.values():
-            if hasattr(child, "children"):
-                yield from walk(child)
-            else:
-                yield child
-
-    tasks = {t.task_id: t for t in walk(group)}
     producer = next((t for tid, t in tasks.items() if tid.endswith("dbt_producer_watcher")), None)
     if producer is None:
         return

@@ -55,7 +55,8 @@ for dag_id, dag in bag.dags.items():
                               "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                               "is_setup": t.is_setup, "is_teardown": t.is_teardown,
                               "outlets": [getattr(o, "uri", None) for o in t.outlets],
-                              "emit_datasets": getattr(t, "emit_datasets", None)}
+                              "emit_datasets": getattr(t, "emit_datasets", None),
+                              "dbt_executable_path": getattr(t, "dbt_executable_path", None)}
                   for t in dag.tasks},
     }
 print(json.dumps(out))
@@ -107,6 +108,13 @@ def test_nightly_dag_shape(dagbag):
     # every task that opens the warehouse shares the one-slot pool
     for task_id in ("discover", "ingest.crm", "validate_raw", "dbt.dbt_producer_watcher", "validate", "publish"):
         assert tasks[task_id]["pool"] == "upsell_duckdb", task_id
+    # the model watchers only read the build's statuses: they run side by side outside it,
+    # and every dbt they may start (their fallback, like the producer's build) is upsell-dbt,
+    # which holds the warehouse's dbt lock (tests/integration/test_dbt_lock.py)
+    watchers = {tid: t for tid, t in tasks.items() if tid.startswith("dbt.") and tid.endswith(("_run", "_seed"))}
+    assert {t["pool"] for t in watchers.values()} == {"default_pool"}
+    dbt_tasks = [*watchers.values(), tasks["dbt.dbt_producer_watcher"]]
+    assert {Path(t["dbt_executable_path"]).name for t in dbt_tasks} == {"upsell-dbt"}
     assert all(t["retries"] >= 1 for tid, t in tasks.items() if tid.startswith("ingest."))
     outlets = tasks["publish"]["outlets"]
     assert any(u.endswith("/parquet/current/upsell_next_best_action.parquet") for u in outlets)

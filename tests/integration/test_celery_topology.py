@@ -15,9 +15,10 @@ the DAG does not also start the scheduled run of today's interval beside the one
 
 The run: ``upsell_nightly`` triggered (``as_of`` 2026-10-31) on the bundled S sample. Checked: the run succeeds; the served marts are as of 2026-10-31;
 the worker had two processes, yet no two tasks of the ``upsell_duckdb`` pool overlapped in
-time, although four ingest tasks were ready at once; and the tasks went through Celery
-(results in the Redis result backend). Takes ~10 min here, ~25 min under heavy load (114 tasks, 109
-of them one at a time through the pool, each its own process; a shared 2-core machine). Skips when PostgreSQL or Redis is unreachable,
+time, although four ingest tasks were ready at once; the dbt model watchers ran outside the
+pool, after the build; and the tasks went through Celery (results in the Redis result
+backend). Takes ~10 min here, ~25 min under heavy load (114 tasks, each its own process, those
+of the pool one at a time; a shared 2-core machine). Skips when PostgreSQL or Redis is unreachable,
 unless ``CI`` is set: then it fails.
 """
 
@@ -303,6 +304,12 @@ def test_nightly_run_on_the_celery_topology(topology):
     assert any(n.startswith("dbt.") for n in names), names
     overlaps = [(a[0], b[0]) for a, b in zip(pooled, pooled[1:], strict=False) if b[4] < a[5]]
     assert not overlaps, f"tasks of pool {POOL} overlapped: {overlaps}"
+    # the model watchers (XCom readers unless they fall back to dbt, which then waits for the
+    # warehouse's dbt lock) ran outside the pool, after the build
+    watchers = [t for t in ran if t[0].startswith("dbt.") and t[0].endswith(("_run", "_seed"))]
+    assert watchers and {t[2] for t in watchers} == {"default_pool"}, {t[2] for t in watchers}
+    producer_end = next(t[5] for t in pooled if t[0] == "dbt.dbt_producer_watcher")
+    assert all(t[4] >= producer_end for t in watchers)
     discover_end = next(t[5] for t in pooled if t[0] == "discover")
     ingests = [t for t in pooled if t[0].startswith("ingest.")]
     assert all(t[4] >= discover_end for t in ingests)
