@@ -112,6 +112,9 @@ bench-targets: setup  ## DuckDB vs Postgres target: ingest and dbt build timings
 bench-nightly: setup  ## benchmark the nightly job at M: full run, incremental next night, vs bare read_csv
 	$(BIN)/python -m upsell.bench.nightly --scale M --out bench-data --verify
 
+bench-deployed: setup  ## the nightly DAG under a real scheduler (LocalExecutor, SQLite) at M vs the CLI's night: Airflow's share as deployed
+	$(BIN)/python -m upsell.bench.airflow_deployed --scale M --out bench-data
+
 # The whole suite (issue 9): hours at L. Results merge per scale into bench-data/suite-results.json,
 # so `make bench BENCH_SCALES=L` later adds L; the report is bench-data/suite-report.md.
 BENCH_SCALES ?= S M L
@@ -127,4 +130,4 @@ bench-clv: setup  ## predictive CLV fit + scoring time at 50k..500k synthetic cu
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench bench-nightly bench-ingest bench-clv bench-dag-parse bench-targets clean browser columns report
+.PHONY: help setup manifest run run-cli test lint bench bench-nightly bench-ingest bench-deployed bench-clv bench-dag-parse bench-targets clean browser columns report
