@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from upsell.bench import dbt_timing, suite, suite_report
+from upsell.bench import dbt_timing, suite, suite_markdown, suite_report
 from upsell.bench.measure import RssSampler, StageClock
 from upsell.contracts import DATASETS
 
@@ -169,6 +169,24 @@ def test_baseline2_and_airflow_targets_use_process_wall_times():
     v = verdicts(results_for(m=m))
     assert v[("≥ 10× faster end to end than pandas + to_sql → Postgres", "M")] == "met"
     assert v[("Airflow's own overhead < 20 % of the nightly run", "M")] == "missed"
+
+
+def test_deployed_airflow_overhead_is_set_against_the_clis_night():
+    deployed = {"night_s": 130.0, "ingest_s": 16.0, "validate_raw_s": 5.5, "dbt_producer_s": 30.0,
+                "dbt_watchers_s": 55.0, "watchers": 54, "after_dbt_s": 9.0, "tasks": 69, "states": ["success"]}
+    m = entry(25.0, STAGES, 10.0, extra={"airflow_deployed": deployed})  # our night: 100 s in-process
+    assert suite_report.ratios(m)["airflow_overhead_deployed"] == pytest.approx(30 / 130)
+    target = "Airflow's own overhead < 20 % of the nightly run, deployed (scheduler)"
+    assert verdicts(results_for(m=m))[(target, "M")] == "missed"
+    deployed["night_s"] = 120.0
+    assert verdicts(results_for(m=m))[(target, "M")] == "met"
+    m["airflow"] = {"wall_s": 130.0, "peak_rss_gib": 1.5, "logical_date": "2026-11-02"}
+    text = "\n".join(suite_markdown.airflow_lines(m))
+    assert "**120.0 s** vs 100.0 s for the CLI's night" in text and "**16.7%**" in text
+    assert "model watchers 55.0 s" in text and "69 tasks" in text
+    m["airflow_deployed"] = {"error": "RuntimeError: no scheduler"}
+    assert verdicts(results_for(m=m))[(target, "M")] == "not measured"
+    assert "Airflow deployed: **failed**" in "\n".join(suite_markdown.airflow_lines(m))
 
 
 def test_missing_scales_failed_contenders_and_no_dag_parse_are_not_measured():

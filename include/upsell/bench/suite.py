@@ -8,6 +8,8 @@ invocation, each contender in its own fresh process:
   (``upsell.bench.nightly.run_nightly_contenders``; the dbt build split into models, tests
   and dbt's own overhead from ``run_results.json``);
 * the same full run through ``airflow dags test`` (``--airflow-scales``, default S M);
+* the DAG under a scheduler as deployed (``--airflow-deployed-scales``, default M;
+  ``upsell.bench.airflow_deployed``);
 * baseline 3, the project on its Postgres target (``--baseline3-scales``, default S M);
 * baseline 2, pandas ``read_csv`` + ``to_sql`` into Postgres and dbt there
   (``--baseline2-scales``, default S M);
@@ -97,7 +99,9 @@ def on_postgres(job: str, landing: Path, work: Path, as_of: dt.date, mappings: P
 
 def run_scale(scale: str, args: argparse.Namespace, save: Callable[[dict], None]) -> dict:
     """Every contender of one scale; the entry is saved after each so a crash keeps the rest."""
+    from upsell.bench.airflow_deployed import run_deployed
     from upsell.bench.airflow_run import measure_airflow
+    from upsell.dag_support import REPO
 
     data = ensure_data(args.out, scale, args.seed)
     # read before this run saves anything: its first save replaces the scale's entry
@@ -114,6 +118,8 @@ def run_scale(scale: str, args: argparse.Namespace, save: Callable[[dict], None]
             save(entry)
             landing = work / "landing"  # the base night, without the next day's files
         extras = (("airflow", args.airflow_scales, lambda: measure_airflow(work, landing, args.as_of, args.mappings)),
+                  ("airflow_deployed", args.airflow_deployed_scales,
+                   lambda: run_deployed(landing, work / "deployed", args.as_of, args.mappings, REPO)),
                   ("baseline3", args.baseline3_scales,
                    lambda: on_postgres("pg-target", landing, work, args.as_of, args.mappings)),
                   ("baseline2", args.baseline2_scales,
@@ -156,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
                         ("baseline3", "the project on its Postgres target")):
         p.add_argument(f"--{name}-scales", nargs="*", default=["S", "M"], choices=["S", "M", "L"],
                        help=f"scales to run {help_} at (default S M; none: give the flag alone)")
+    p.add_argument("--airflow-deployed-scales", nargs="*", default=["M"], choices=["S", "M", "L"],
+                   help="scales to run the DAG under a scheduler at (upsell.bench.airflow_deployed; default M)")
     p.add_argument("--extras-only", action="store_true",
                    help="run only the Airflow/baseline contenders selected above and add them to each scale's "
                         "existing entry (for a baseline too long to run beside the others; its 'when' says so)")

@@ -64,7 +64,23 @@ def airflow_lines(entry: dict) -> list[str]:
             f"warehouse, its dbt parse made beforehand as a deployment's does): **{air['wall_s']:.1f} s** wall "
             f"vs {entry['full']['wall_s']:.1f} s for the CLI's full "
             f"run process → Airflow's own overhead **{_share(overhead)}** of the Airflow run "
-            f"(peak RSS of its process tree {air['peak_rss_gib']:.2f} GiB)."]
+            f"(peak RSS of its process tree {air['peak_rss_gib']:.2f} GiB).", *deployed_lines(entry)]
+
+
+def deployed_lines(entry: dict) -> list[str]:
+    """The DAG under a scheduler (``upsell.bench.airflow_deployed``) and its phases."""
+    dep = entry.get("airflow_deployed")
+    if not dep:
+        return []
+    if "error" in dep:
+        return ["", f"Airflow deployed: **failed** — {dep['error'][:300]}"]
+    phases = ", ".join(f"{label} {dep[key]:.1f} s" for label, key in (
+        ("ingest", "ingest_s"), ("raw gate", "validate_raw_s"), ("dbt producer", "dbt_producer_s"),
+        ("model watchers", "dbt_watchers_s"), ("validate → report", "after_dbt_s")) if dep.get(key) is not None)
+    return ["", f"Airflow deployed (`upsell.bench.airflow_deployed`: execution API server and scheduler, "
+                f"LocalExecutor, SQLite; first task's start to last task's end): **{dep['night_s']:.1f} s** vs "
+                f"{entry['full']['stages']['total']:.1f} s for the CLI's night → Airflow's own overhead "
+                f"**{_share(ratios(entry)['airflow_overhead_deployed'])}** ({dep['tasks']} tasks; {phases})."]
 
 
 def baseline_table(entry: dict) -> list[str]:

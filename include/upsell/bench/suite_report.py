@@ -64,12 +64,13 @@ def _div(a: float | None, b: float | None) -> float | None:
 def ratios(entry: dict) -> dict[str, float | None]:
     """Every ratio a target is judged on, from one scale entry (None when not measured)."""
     full, inc, bare = entry.get("full"), entry.get("incremental"), entry.get("bare")
-    air, b2 = entry.get("airflow"), entry.get("baseline2")
+    air, b2, deployed = entry.get("airflow"), entry.get("baseline2"), ok(entry.get("airflow_deployed"))
     full_total = full["stages"]["total"] if full else None
     out: dict[str, float | None] = {
         "full_over_bare": _div(full_total, bare and bare["median_s"]),
         "incremental_over_full": _div(inc and inc["stages"]["total"], full_total),
         "ingest_throughput_ratio": None, "baseline2_over_full": None, "airflow_overhead": None,
+        "airflow_overhead_deployed": None,
         "peak_rss_gib": max((r["peak_rss_gib"] for r in (full, inc, ok(air)) if r), default=None),
     }
     if full and bare:
@@ -79,6 +80,10 @@ def ratios(entry: dict) -> dict[str, float | None]:
         out["baseline2_over_full"] = _div(b2["wall_s"], full["wall_s"])
     if full and ok(air):
         out["airflow_overhead"] = _div(air["wall_s"] - full["wall_s"], air["wall_s"])
+    if full and deployed:
+        # the deployed night excludes the components' start-up: set against the CLI's night
+        # itself (its in-process total), not its process
+        out["airflow_overhead_deployed"] = _div(deployed["night_s"] - full_total, deployed["night_s"])
     return out
 
 
@@ -115,6 +120,8 @@ TARGETS = (
     Target("peak RSS < 12 GiB", "peak_rss_gib", "L", 12.0, True, GIB),
     Target("DAG parse < 2 s", "dag_parse", None, 2.0, True, SEC),
     Target("Airflow's own overhead < 20 % of the nightly run", "airflow_overhead", "M", 0.20, True, PCT),
+    Target("Airflow's own overhead < 20 % of the nightly run, deployed (scheduler)", "airflow_overhead_deployed",
+           "M", 0.20, True, PCT),
 )
 
 
