@@ -18,6 +18,9 @@ Great Expectations → publish to the BI serving location.
   published and the previous marts stay served.
 * **Writers never overlap**: every task that opens the warehouse runs in the one-slot pool
   `upsell_duckdb` (create it: `airflow pools set upsell_duckdb 1 "DuckDB single writer"`).
+  The dbt model tasks, which only read the build's statuses unless they fall back to
+  building their model, run in `default_pool`; every dbt run (the build, a fallback) holds
+  the exclusive lock `<warehouse>.dbt.lock` (`upsell-dbt`).
 * **Configuration**: environment variables (`UPSELL_LANDING`, `UPSELL_WAREHOUSE`,
   `UPSELL_SERVING_DIR`, `UPSELL_BUSINESS_TZ`, `UPSELL_HEADER_MAPPINGS`, `UPSELL_EMAIL_SALT`);
   the landing folder, header mappings and salt are overridable by Airflow Variables of the
