@@ -22,7 +22,6 @@ Usage: ``python -m upsell.bench.airflow_deployed --scale M --out bench-data [--r
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -36,7 +35,7 @@ from pathlib import Path
 
 from upsell.bench.airflow_run import logical_date_for
 from upsell.bench.measure import ensure_data, link_landing, measure
-from upsell.bench.nightly import BENCH_ENV, DEFAULT_AS_OF, DEFAULT_MAPPINGS, warehouse_in
+from upsell.bench.nightly import BENCH_ENV, scale_parser, warehouse_in
 from upsell.dag_support import POOL, REPO, local_airflow_settings
 
 BIN = Path(sys.executable).parent
@@ -189,12 +188,7 @@ def run_deployed(landing: Path, work: Path, as_of: dt.date, mappings: Path, repo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="M")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path("bench-data"))
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
-    parser.add_argument("--mappings", type=Path, default=DEFAULT_MAPPINGS)
+    parser = scale_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--repo", type=Path, action="append",
                         help="a checkout whose DAG to run (repeat for a before/after); default this one")

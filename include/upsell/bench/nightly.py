@@ -127,13 +127,19 @@ def print_table(report: dict) -> None:
           f"incremental/full **{inc_over_full:.3f}×** (target ≤ 0.25×)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def scale_parser(description: str | None) -> argparse.ArgumentParser:
+    """The arguments every nightly benchmark takes: which generated landing, which night."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="M")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("bench-data"))
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=DEFAULT_AS_OF)
     parser.add_argument("--mappings", type=Path, default=DEFAULT_MAPPINGS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = scale_parser(__doc__)
     parser.add_argument("--verify", action="store_true", help="also compare the incremental marts with a full refresh")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (warehouse, logs)")
     args = parser.parse_args(argv)
