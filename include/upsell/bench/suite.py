@@ -82,7 +82,7 @@ def optional(name: str, run: Callable[[], dict]) -> dict:
     except Exception as exc:  # the suite goes on: one broken baseline must not lose an L run
         traceback.print_exc()
         return {"error": f"{type(exc).__name__}: {exc}"[:4000]}
-    print(f"{name}: {result.get('wall_s', '?')} s", flush=True)
+    print(f"{name}: {result.get('wall_s', result.get('night_s', '?'))} s", flush=True)
     return result
 
 
