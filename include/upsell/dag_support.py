@@ -192,7 +192,7 @@ def _watchers_outside_writer_pool(tasks: dict) -> None:
     default pool, so that they run side by side once the build has finished.
 
     A watcher's first try only reads the producer's statuses from XCom; in the one-slot
-    pool a deployed night ran the 56 watchers one after another, ≈ 1.1 s each between
+    pool a deployed night ran the 54 watchers one after another, ≈ 1 s each between
     scheduling and process start (docs/benchmarks.md, sixteenth round). The one way a
     watcher writes the warehouse is its fallback (building its model alone on a retry, or
     when the producer was skipped), and that runs dbt through ``upsell-dbt``, which holds

@@ -6,7 +6,7 @@ watcher when a cleared producer is skipped). Both write the DuckDB warehouse, wh
 one writing process. The producer holds the one-slot pool ``upsell_duckdb`` like every
 other task that opens the warehouse; the watchers do not: their first try only reads the
 producer's statuses from XCom, and holding the one slot for that made a deployed night wait
-for 56 watchers one after another (≈ 1.1 s each under a scheduler: docs/benchmarks.md,
+for 54 watchers one after another (≈ 1 s each under a scheduler: docs/benchmarks.md,
 sixteenth round). So dbt itself takes the lock: this command holds an exclusive
 ``flock`` on ``<warehouse>.dbt.lock`` (the file DuckDB's own single-writer lock sits
 beside, on the same file system) and replaces itself with dbt, which keeps the lock until it

@@ -1,6 +1,7 @@
 """Running Airflow components as local processes in integration tests: the CLI, long-lived
 components (api-server, scheduler, dag-processor, celery worker) in their own process
-groups, readiness checks and a clean stop.
+groups, readiness checks and a clean stop (the process helpers are the package's own,
+``upsell.airflow_local``, which the deployed-night benchmark uses too).
 
 Shared by test_airflow_backfill.py (LocalExecutor on SQLite) and test_celery_topology.py
 (CeleryExecutor on Postgres + Redis).
@@ -8,29 +9,21 @@ Shared by test_airflow_backfill.py (LocalExecutor on SQLite) and test_celery_top
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from upsell.airflow_local import free_port, http_ok, json_output, local_executor_settings, start, stop
 from upsell.dag_support import local_airflow_settings
+
+__all__ = ["free_port", "http_ok", "json_output", "local_executor_settings", "start", "stop"]
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port free right now on 127.0.0.1 (the machine is shared: no fixed ports)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def airflow(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -38,35 +31,6 @@ def airflow(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.C
     proc = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"airflow {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc
-
-
-def json_output(proc: subprocess.CompletedProcess):
-    """The JSON list an `airflow ... -o json` command printed (after any log lines)."""
-    out = proc.stdout
-    return json.loads(out[min(i for i in (out.find("[{"), out.find("[]")) if i >= 0):])
-
-
-def start(argv: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start a long-lived component in its own session (so that stop() reaches every
-    process it forks), its output to ``log``."""
-    with open(log, "w") as out:
-        return subprocess.Popen(list(argv), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a component started in its own session, and everything it started."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def wait_until(ready: Callable[[], bool], timeout: float, what: str, components: Sequence[subprocess.Popen] = (),
@@ -82,15 +46,6 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, components:
             problem = f"exited: {dead}" if dead else f"not ready after {timeout:.0f} s"
             raise AssertionError(f"waiting for {what}: {problem}{tails}")
         time.sleep(interval)
-
-
-def http_ok(url: str) -> bool:
-    """True when ``url`` answers 2xx."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (a local test server)
-            return 200 <= resp.status < 300
-    except OSError:
-        return False
 
 
 def airflow_env(home: Path, landing: Path, warehouse: Path, salt: str, **extra: str) -> dict[str, str]:

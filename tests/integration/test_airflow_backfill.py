@@ -38,6 +38,7 @@ from tests.integration.airflow_procs import (
     free_port,
     http_ok,
     json_output,
+    local_executor_settings,
     start,
     stop,
     wait_until,
@@ -175,17 +176,8 @@ def airflow_backfill(tmp_path_factory):
     home = root / "airflow_home"
     landing, warehouse = fresh(root, "airflow")
     api_port = free_port()
-    env = airflow_env(
-        home, landing, warehouse, SALT,
-        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__CORE__PARALLELISM="4",
-        # no scheduled runs beside the backfill (unpausing would start today's)
-        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
-        AIRFLOW__API__PORT=str(api_port),
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
-        AIRFLOW__API_AUTH__JWT_SECRET=os.urandom(16).hex(),  # shared by scheduler and API server
-        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
-    )
+    # no scheduled runs beside the backfill (local_executor_settings: unpausing would start today's)
+    env = airflow_env(home, landing, warehouse, SALT, **local_executor_settings(api_port))
     airflow(env, "db", "migrate")
     airflow(env, "pools", "set", "upsell_duckdb", "1", "DuckDB single writer")
     airflow(env, "dags", "reserialize")  # the DAG in the metadata DB without waiting for a dag-processor

@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from upsell.airflow_local import free_port, http_ok, json_output, local_executor_settings, start, stop
 from upsell.bench.airflow_run import logical_date_for
 from upsell.bench.measure import ensure_data, link_landing, measure
 from upsell.bench.nightly import BENCH_ENV, scale_parser, warehouse_in
@@ -42,29 +43,13 @@ BIN = Path(sys.executable).parent
 RUN_TIMEOUT_S = 3600
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def deployed_env(home: Path, landing: Path, warehouse: Path, mappings: Path, repo: Path) -> dict[str, str]:
     """A LocalExecutor deployment on SQLite, on ``repo``'s DAG and package."""
-    api_port = _free_port()
-    return {**os.environ, **local_airflow_settings(home), **BENCH_ENV,
+    return {**os.environ, **local_airflow_settings(home), **BENCH_ENV, **local_executor_settings(free_port()),
             "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "dags"),
             "PYTHONPATH": os.pathsep.join([str(repo / "include"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "UPSELL_LANDING": str(landing), "UPSELL_WAREHOUSE": str(warehouse),
-            "UPSELL_HEADER_MAPPINGS": str(mappings), "UPSELL_TARGET": "duckdb",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "4",
-            # only the triggered run: unpausing would also start the latest scheduled one
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port())}
+            "UPSELL_HEADER_MAPPINGS": str(mappings), "UPSELL_TARGET": "duckdb"}
 
 
 def _airflow(env: dict[str, str], *args: str) -> str:
@@ -74,11 +59,7 @@ def _airflow(env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-def _json(out: str):
-    return json.loads(out[min(i for i in (out.find("[{"), out.find("[]")) if i >= 0):])
-
-
-def prepare(env: dict[str, str], repo: Path, logs: Path) -> None:
+def prepare(env: dict[str, str], repo: Path) -> None:
     """What a deployment's init does once (not timed): metadata DB, pool, the dbt parse for
     this warehouse in Cosmos' cache, the DAG serialized and unpaused."""
     _airflow(env, "db", "migrate")
@@ -90,35 +71,6 @@ def prepare(env: dict[str, str], repo: Path, logs: Path) -> None:
                    env=env, check=True, capture_output=True, cwd=repo)
     _airflow(env, "dags", "reserialize")
     _airflow(env, "dags", "unpause", "upsell_nightly")
-
-
-def _start(env: dict[str, str], args: list[str], log: Path) -> subprocess.Popen:
-    with open(log, "w") as out:
-        return subprocess.Popen([str(BIN / "airflow"), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    import signal
-
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
-
-
-def _health(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (a local server)
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def phases(tis: list[dict]) -> dict:
@@ -156,13 +108,13 @@ def run_deployed(landing: Path, work: Path, as_of: dt.date, mappings: Path, repo
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
     env = deployed_env(work / "home", landing, warehouse_in(work), mappings, repo)
-    prepare(env, repo, work / "logs")
-    components = [_start(env, ["api-server", "--apps", "execution", "-w", "1", "-p", env["AIRFLOW__API__PORT"]],
-                         work / "logs" / "api-server.log"),
-                  _start(env, ["scheduler"], work / "logs" / "scheduler.log")]
+    prepare(env, repo)
+    components = [start([str(BIN / "airflow"), *args], env, work / "logs" / f"{name}.log") for name, args in (
+        ("api-server", ["api-server", "--apps", "execution", "-w", "1", "-p", env["AIRFLOW__API__PORT"]]),
+        ("scheduler", ["scheduler"]))]
     try:
         deadline = time.monotonic() + 180
-        while not _health(f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}/execution/health"):
+        while not http_ok(f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}/execution/health"):
             if time.monotonic() > deadline or any(p.poll() is not None for p in components):
                 raise RuntimeError(f"the Airflow components did not come up (logs in {work / 'logs'})")
             time.sleep(2)
@@ -170,17 +122,17 @@ def run_deployed(landing: Path, work: Path, as_of: dt.date, mappings: Path, repo
                  f"{logical_date_for(as_of)}T00:00:00+00:00")
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while True:
-            runs = _json(_airflow(env, "dags", "list-runs", "upsell_nightly", "-o", "json"))
+            runs = json_output(_airflow(env, "dags", "list-runs", "upsell_nightly", "-o", "json"))
             if runs and all(r["state"] in ("success", "failed") for r in runs):
                 break
             if time.monotonic() > deadline or any(p.poll() is not None for p in components):
                 raise RuntimeError(f"the run did not finish (logs in {work / 'logs'})")
             time.sleep(3)
         (run,) = runs
-        tis = _json(_airflow(env, "tasks", "states-for-dag-run", "upsell_nightly", run["run_id"], "-o", "json"))
+        tis = json_output(_airflow(env, "tasks", "states-for-dag-run", "upsell_nightly", run["run_id"], "-o", "json"))
     finally:
         for proc in components:
-            _stop(proc)
+            stop(proc)
     if run["state"] != "success":
         raise RuntimeError(f"the run ended {run['state']}: "
                            f"{[(t['task_id'], t['state']) for t in tis if t['state'] != 'success']}")
