@@ -1,7 +1,7 @@
 """Load export files from a landing folder into the warehouse's raw schema.
 
 Per file, in one transaction: every record read is loaded into ``raw.<dataset>`` with
-lineage columns, or written to ``audit.quarantine`` with its line, text and reason, or
+lineage columns (stored in ``raw_rows.<dataset>``; see ``upsell.warehouse``), or written to ``audit.quarantine`` with its line, text and reason, or
 counted as an exact duplicate of an earlier record of the same file; one row in
 ``audit.file_loads`` records the counts, which always reconcile
 (rows_read = rows_loaded + rows_quarantined + duplicates_collapsed). A file whose bytes
@@ -31,7 +31,7 @@ from upsell.headers import HeaderError, load_mappings
 from upsell.progress import Progress
 from upsell.readers import FileError, Staged, stage
 from upsell.sqlparse import cleaned, cleaned_for, is_numeric, is_one_of, lit, missing_error, number_text, parse_sql
-from upsell.warehouse import connect, ensure_schema
+from upsell.warehouse import RAW_ROWS_SCHEMA, connect, ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -272,9 +272,9 @@ def _commit_load(con, lf: LandingFile, run_id: str, load_id: str, sha: str, size
     con.execute("BEGIN TRANSACTION")
     try:
         loaded = con.execute(f"""
-            INSERT INTO raw.{lf.dataset} ({cols}, _source_file, _source_line, _file_sha256, _load_id, _loaded_at)
-            SELECT {cols}, ?, {staged.line_sql}, ?, ?, ? FROM {checked} WHERE _reason IS NULL{not_dup}""",
-                    [lf.relpath, sha, load_id, loaded_at]).fetchone()[0]
+            INSERT INTO {RAW_ROWS_SCHEMA}.{lf.dataset} ({cols}, _source_line, _load_id, _loaded_at)
+            SELECT {cols}, {staged.line_sql}, ?, ? FROM {checked} WHERE _reason IS NULL{not_dup}""",
+                    [load_id, loaded_at]).fetchone()[0]
         quarantined = con.execute(f"""
             INSERT INTO audit.quarantine
             SELECT ?, ?, ?, ?, {staged.line_sql}, _raw, _reason, ?

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from upsell.contracts import DATASETS, Dataset
 
+# The lineage every raw row carries, as `raw.<dataset>` shows it (and Postgres stores it).
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("_source_file", "VARCHAR NOT NULL"),
     ("_source_line", "BIGINT NOT NULL"),
@@ -14,6 +15,16 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("_load_id", "VARCHAR NOT NULL"),
     ("_loaded_at", "TIMESTAMPTZ NOT NULL"),
 ]
+
+# In DuckDB the rows are stored in `raw_rows.<dataset>` with the lineage that differs per row
+# or that the models filter on; the file's name and hash are the same for every row of a
+# load, so `raw.<dataset>` (a view) takes them from its `audit.file_loads` row. Written per
+# row they were 7 % of ingestion's CPU (two constant strings copied into every row group:
+# docs/benchmarks.md, seventeenth round); read through the view they cost a join with one
+# row per file (≈ 10 ms per 5M rows).
+RAW_ROWS_SCHEMA = "raw_rows"
+PER_FILE_LINEAGE = {"_source_file": "source_file", "_file_sha256": "file_sha256"}  # view column -> file_loads
+STORED_LINEAGE: list[tuple[str, str]] = [(n, t) for n, t in LINEAGE_COLUMNS if n not in PER_FILE_LINEAGE]
 
 AUDIT_DDL = [
     "CREATE SCHEMA IF NOT EXISTS raw",
@@ -79,15 +90,53 @@ def connect(path: Path | str, read_only: bool = False):
     return con
 
 
-def raw_table_ddl(dataset: Dataset) -> str:
+def raw_rows_table_ddl(dataset: Dataset, schema: str = RAW_ROWS_SCHEMA) -> str:
+    """The table ingestion appends a dataset's rows to: typed columns and ``STORED_LINEAGE``."""
     cols = [f'"{c.name}" {c.sql_type}' for c in dataset.columns]
-    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS]
-    return f"CREATE TABLE IF NOT EXISTS raw.{dataset.name} (\n    " + ",\n    ".join(cols) + "\n)"
+    cols += [f"{name} {typ}" for name, typ in STORED_LINEAGE]
+    return f"CREATE TABLE IF NOT EXISTS {schema}.{dataset.name} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def raw_view_ddl(dataset: Dataset) -> str:
+    """``raw.<dataset>``: the stored rows with every lineage column, in ``LINEAGE_COLUMNS``' order.
+
+    A LEFT join, so a row never disappears from the view: every load commits its rows and its
+    ``audit.file_loads`` row in one transaction, and ``load_id`` is that table's key."""
+    cols = [f'r."{c.name}"' for c in dataset.columns]
+    cols += [f"f.{PER_FILE_LINEAGE[name]} AS {name}" if name in PER_FILE_LINEAGE else f"r.{name}"
+             for name, _ in LINEAGE_COLUMNS]
+    return (f"CREATE OR REPLACE VIEW raw.{dataset.name} AS SELECT\n    " + ",\n    ".join(cols)
+            + f"\nFROM {RAW_ROWS_SCHEMA}.{dataset.name} AS r\n"
+            "LEFT JOIN audit.file_loads AS f ON f.load_id = r._load_id")
 
 
 def ensure_schema(con) -> None:
-    """Create the raw and audit schemas and tables if they do not exist (idempotent)."""
-    for ddl in AUDIT_DDL:
-        con.execute(ddl)
-    for dataset in DATASETS.values():
-        con.execute(raw_table_ddl(dataset))
+    """Create the raw and audit schemas, tables and views if they do not exist (idempotent).
+
+    A warehouse written before ``raw_rows`` existed (``raw.<dataset>`` a table holding all
+    five lineage columns) is migrated in the same transaction: its rows move to
+    ``raw_rows.<dataset>`` unchanged, and the view takes the table's name."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for ddl in AUDIT_DDL:
+            con.execute(ddl)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_ROWS_SCHEMA}")
+        kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                 "WHERE table_schema = 'raw' AND table_catalog = current_database()").fetchall())
+        for dataset in DATASETS.values():
+            con.execute(raw_rows_table_ddl(dataset))
+            if kinds.get(dataset.name) == "BASE TABLE":
+                _move_rows(con, dataset)
+            if kinds.get(dataset.name) != "VIEW":
+                con.execute(raw_view_ddl(dataset))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _move_rows(con, dataset: Dataset) -> None:
+    """Migrate a pre-``raw_rows`` table: its rows into ``raw_rows``, then drop it."""
+    cols = ", ".join([f'"{c.name}"' for c in dataset.columns] + [name for name, _ in STORED_LINEAGE])
+    con.execute(f"INSERT INTO {RAW_ROWS_SCHEMA}.{dataset.name} ({cols}) SELECT {cols} FROM raw.{dataset.name}")
+    con.execute(f"DROP TABLE raw.{dataset.name}")
