@@ -1,12 +1,12 @@
 """Load export files from a landing folder into the warehouse's raw schema.
 
 Per file, in one transaction: every record read is loaded into ``raw.<dataset>`` with
-lineage columns (stored in ``raw_rows.<dataset>``; see ``upsell.warehouse``), or written to ``audit.quarantine`` with its line, text and reason, or
-counted as an exact duplicate of an earlier record of the same file; one row in
-``audit.file_loads`` records the counts, which always reconcile
-(rows_read = rows_loaded + rows_quarantined + duplicates_collapsed). A file whose bytes
-were loaded before (same SHA-256 for the same dataset) is skipped, so re-running a night
-changes nothing, and an interrupted run leaves no partial load behind.
+lineage columns (stored in ``raw_rows.<dataset>``; see ``upsell.warehouse``), or written
+to ``audit.quarantine`` with its line, text and reason, or counted as an exact duplicate
+of an earlier record of the same file; one row in ``audit.file_loads`` records the counts,
+which always reconcile (rows_read = rows_loaded + rows_quarantined + duplicates_collapsed).
+A file whose bytes were loaded before (same SHA-256 for the same dataset) is skipped, so
+re-running a night changes nothing, and an interrupted run leaves no partial load behind.
 """
 
 from __future__ import annotations
