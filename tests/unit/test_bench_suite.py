@@ -300,3 +300,20 @@ def test_pandas_baseline_drops_and_counts_rows_it_cannot_use():
     typed, dropped = conform(df, "nps_responses", "Asia/Tokyo")
     assert typed["response_id"].tolist() == ["R1"]
     assert dropped == {"unparseable value": 1, "required value missing": 1}
+
+
+def test_bench_ingest_reads_the_floor_with_and_without_its_close():
+    """The bare child reports its time until closed and before its close; ours reports one time."""
+    from upsell.bench.ingest import _child_peak
+
+    rows, seconds, peak_gib, before_close = _child_peak("print(7, 2.5, 2.25)")
+    assert (rows, seconds, before_close) == (7, 2.5, 2.25) and peak_gib > 0
+    assert _child_peak("print(7, 2.5)")[3] is None
+
+
+def test_the_bare_detail_names_the_seconds_before_the_close_when_measured():
+    entry = {"bare": {"rows": 1000, "seconds": [1.5, 1.7], "median_s": 1.6}}
+    assert "before the close" not in suite_markdown._detail(entry, "bare")
+    entry["bare"]["seconds_before_close"] = [1.4, 1.6]
+    assert suite_markdown._detail(entry, "bare") == (
+        "1,000 rows; rounds [1.5, 1.7] s (before, after; until closed); before the close [1.4, 1.6] s")

@@ -100,7 +100,8 @@ def baseline_table(entry: dict) -> list[str]:
 def _detail(entry: dict, key: str) -> str:
     c = entry[key]
     if key == "bare":
-        return f"{c['rows']:,} rows; rounds {c['seconds']} s (before, after)"
+        before_close = f"; before the close {c['seconds_before_close']} s" if c.get("seconds_before_close") else ""
+        return f"{c['rows']:,} rows; rounds {c['seconds']} s (before, after; until closed){before_close}"
     if key in ("full", "incremental"):
         return f"{c['rows_read']:,} rows read; process wall {c['wall_s']:.1f} s"
     if key == "baseline2":
