@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from upsell.contracts import DATASETS
 from upsell.validate import suites
@@ -17,6 +20,8 @@ from upsell.validate.context import data_docs_index, get_context
 from upsell.warehouse import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 VOLUME_MIN_RATIO = float(os.environ.get("UPSELL_VOLUME_MIN_RATIO", "0.1"))
 ROWCOUNT_TOLERANCE = float(os.environ.get("UPSELL_ROWCOUNT_TOLERANCE", "0.5"))
@@ -200,19 +205,39 @@ def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Toky
         parents = _datasets_with_rows(con, {p for d, *_ in loads for _c, p, _pc in suites.RAW_REFERENCES.get(d, [])})
         # one list per dataset, so that its files share one saved suite (``_Runner.validate``)
         suite_of = functools.cache(lambda dataset: suites.raw_file_suite(dataset, as_of, parents))
-        for dataset, load_id, source_file, _rows in loads:
-            expectations = suite_of(dataset)
-            if not expectations:
-                continue
-            df = _frame(con, f"SELECT {_raw_select(dataset, expectations, tz)} FROM raw.{dataset} "
-                             "WHERE _load_id = ?", [load_id])
-            runner.validate(f"raw.{dataset}", df, expectations, source_file)
+        checked = [(dataset, load_id, source_file, suite_of(dataset))
+                   for dataset, load_id, source_file, _rows in loads if suite_of(dataset)]
+
+        def fetch(item: tuple):
+            dataset, load_id, _file, expectations = item
+            return _frame(con, f"SELECT {_raw_select(dataset, expectations, tz)} FROM raw.{dataset} "
+                               "WHERE _load_id = ?", [load_id])
+
+        # closed before the connection is, whatever happens: no fetch left running on it
+        with contextlib.closing(fetched_ahead(fetch, checked)) as frames:
+            for (dataset, _load_id, source_file, expectations), df in frames:
+                runner.validate(f"raw.{dataset}", df, expectations, source_file)
         volume = _volume_frame(con, run_id)
         if len(volume):
             runner.validate("raw.volume", pd.DataFrame(volume), suites.raw_volume_suite(VOLUME_MIN_RATIO))
     finally:
         con.close()
     return runner.finish(render_docs)
+
+
+def fetched_ahead(fetch: Callable[[T], R], items: list[T]) -> Iterator[tuple[T, R]]:
+    """``(item, fetch(item))`` in order, the next item's fetch running on a thread meanwhile.
+
+    The raw gate alternates DuckDB work (a file's rows through Arrow into pandas, which
+    releases the GIL) with GX's single-threaded Python; fetching one file ahead puts the
+    former on the core the latter leaves idle. At most two fetched results exist at once."""
+    with ThreadPoolExecutor(1, thread_name_prefix="raw-gate-fetch") as pool:
+        pending = pool.submit(fetch, items[0]) if items else None
+        for i, item in enumerate(items):
+            result = pending.result()
+            pending = pool.submit(fetch, items[i + 1]) if i + 1 < len(items) else None
+            yield item, result
+            del result  # not held while the next one is fetched and validated
 
 
 def _frame(con, sql: str, params: list | None = None):
