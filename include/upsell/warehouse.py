@@ -90,11 +90,11 @@ def connect(path: Path | str, read_only: bool = False):
     return con
 
 
-def raw_rows_table_ddl(dataset: Dataset, schema: str = RAW_ROWS_SCHEMA) -> str:
+def raw_rows_table_ddl(dataset: Dataset) -> str:
     """The table ingestion appends a dataset's rows to: typed columns and ``STORED_LINEAGE``."""
     cols = [f'"{c.name}" {c.sql_type}' for c in dataset.columns]
     cols += [f"{name} {typ}" for name, typ in STORED_LINEAGE]
-    return f"CREATE TABLE IF NOT EXISTS {schema}.{dataset.name} (\n    " + ",\n    ".join(cols) + "\n)"
+    return f"CREATE TABLE IF NOT EXISTS {RAW_ROWS_SCHEMA}.{dataset.name} (\n    " + ",\n    ".join(cols) + "\n)"
 
 
 def raw_view_ddl(dataset: Dataset) -> str:

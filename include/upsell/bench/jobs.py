@@ -32,7 +32,8 @@ from upsell.bench.measure import RssSampler, StageClock
 
 
 def bare(groups_json: str, db: str) -> dict:
-    """Rows and seconds of DuckDB's own readers over every input (bad rows skipped)."""
+    """Rows and seconds of DuckDB's own readers over every input (bad rows skipped), until
+    the file is closed, and the seconds before its close."""
     import duckdb
 
     groups = json.loads(groups_json)
