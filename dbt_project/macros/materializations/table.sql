@@ -1,8 +1,7 @@
 {#- The table materialization on DuckDB: dbt-duckdb's, with the swap of
     macros/materializations/swap.sql and without its catalog queries for indexes and
-    foreign keys (≈ 0.1–0.2 s of dbt's Python per table model every night, while dbt's
-    Python, not DuckDB, is what the incremental night waits for: docs/benchmarks.md,
-    eighteenth round).
+    foreign keys: with the view materialization, ≈ 0.5–1 s of dbt's Python less in every
+    night's build (docs/benchmarks.md, eighteenth round).
 
     SQL models whose contract has key constraints (primary key, unique, foreign key) or
     that set indexes, partitioned_by or sorted_by are built by dbt-duckdb's own
