@@ -3,9 +3,10 @@
 The suite compares ingestion with the bare readers over a whole landing folder, where the
 ratio is a mix of datasets; this splits it: for each dataset (its files as the suite groups
 them), our ``ingest`` of those files alone and the bare readers of the same files, each in a
-fresh process, wall and CPU seconds of the process (the child's user + system time, its
-interpreter's start included: negligible at M and L, most of it at S) and rows. Both keep
-both cores busy, so the CPU per row says where the night's ingestion falls behind.
+fresh process (``upsell.bench.jobs`` ``bare`` and ``ingest``), wall and CPU seconds of the
+process (user + system, its interpreter's start included: negligible at M and L, most of it
+at S) and rows. Both keep both cores busy, so the CPU per row says where the night's
+ingestion falls behind.
 Usage: ``python -m upsell.bench.ingest_datasets --scale L --out bench-data [--datasets email_events,invoices]``.
 """
 
@@ -14,30 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from upsell.bench.measure import ensure_data, input_groups
+from upsell.bench.measure import ensure_data, input_groups, measure
 from upsell.bench.nightly import DEFAULT_MAPPINGS
-
-BARE = """
-import json, sys
-from upsell.bench.jobs import bare
-print(json.dumps(bare(sys.argv[1], sys.argv[2])))
-"""
-
-OURS = """
-import json, sys
-from pathlib import Path
-from upsell.ingest import ingest
-result = ingest(Path(sys.argv[1]), Path(sys.argv[2]), mapping_dirs=[Path(sys.argv[3])])
-print(json.dumps({"rows": result.total("rows_read")}))
-"""
 
 
 @dataclass
@@ -55,27 +39,17 @@ class DatasetResult:
     ours: Run
 
 
-def _child(code: str, *args: str) -> Run:
-    """Rows from the child's last line of JSON; its wall time and CPU time (user + system)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rows = json.loads(proc.stdout.strip().splitlines()[-1])["rows"]
-    return Run(rows, seconds, cpu)
-
-
 def measure_group(group: str, kind: str, files: list[str], work: Path, mappings: Path) -> DatasetResult:
     """Bare readers, then ours, on the group's files (a landing folder of symlinks to them)."""
     landing = work / group / "landing"
     for f in map(Path, files):
         (landing / f.parent.name).mkdir(parents=True, exist_ok=True)
         os.symlink(f, landing / f.parent.name / f.name)
-    bare = _child(BARE, json.dumps({group: (kind, files)}), str(work / group / "bare.duckdb"))
-    ours = _child(OURS, str(landing), str(work / group / "ours.duckdb"), str(mappings))
-    return DatasetResult(group, len(files), bare, ours)
+    bare = measure("bare", json.dumps({group: (kind, files)}), str(work / group / "bare.duckdb"),
+                   log=work / group / "bare.log")
+    ours = measure("ingest", str(landing), str(work / group / "ours.duckdb"), str(mappings),
+                   log=work / group / "ours.log")
+    return DatasetResult(group, len(files), *(Run(m["rows"], m["wall_s"], m["cpu_s"]) for m in (bare, ours)))
 
 
 def render(results: list[DatasetResult]) -> str:

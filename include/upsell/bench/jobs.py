@@ -56,6 +56,13 @@ def bare(groups_json: str, db: str) -> dict:
             "seconds_before_close": round(before_close, 3)}
 
 
+def ingest_only(landing: Path, warehouse: Path, mappings: Path) -> dict:
+    """Rows read by the night's ingestion alone (``upsell.ingest.ingest``) of a landing folder."""
+    from upsell.ingest import ingest
+
+    return {"rows": ingest(landing, warehouse, mapping_dirs=[mappings]).total("rows_read")}
+
+
 def night(landing: Path, warehouse: Path, as_of: date, mappings: Path, clock: StageClock) -> dict:
     """The nightly job as ``upsell run`` runs it (``upsell.pipeline.run_nightly``), timed
     per stage by the pipeline itself. Importing the pipeline is a stage of its own, so that
@@ -133,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     b = jobs.add_parser("bare")
     b.add_argument("groups_json")
     b.add_argument("db")
+    i = jobs.add_parser("ingest")
+    i.add_argument("landing", type=Path)
+    i.add_argument("warehouse", type=Path)
+    i.add_argument("mappings", type=Path)
     # night: LANDING WAREHOUSE AS_OF MAPPINGS; the Postgres jobs: LANDING WORK AS_OF MAPPINGS DBNAME
     for name, folder, db in (("night", "warehouse", False), ("pg-target", "work", True), ("pandas-pg", "work", True)):
         p = jobs.add_parser(name)
@@ -154,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("UPSELL_EMAIL_SALT", "bench-salt")
     if args.job == "bare":
         print(json.dumps(bare(args.groups_json, args.db)))
+        return 0
+    if args.job == "ingest":
+        print(json.dumps(ingest_only(args.landing, args.warehouse, args.mappings)))
         return 0
     with RssSampler() as sampler:
         clock = StageClock(sampler)

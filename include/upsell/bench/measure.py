@@ -128,12 +128,14 @@ class StageClock:
 
 @dataclass(frozen=True)
 class TreeRun:
-    """One finished child process: exit code, wall seconds and its memory peaks."""
+    """One finished child process: exit code, wall seconds, its memory peaks and its CPU
+    seconds (user + system, it and its reaped descendants)."""
 
     returncode: int
     wall_s: float
     peak_tree_bytes: int
     max_process_bytes: int
+    cpu_s: float
 
 
 def run_tree(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None,
@@ -155,7 +157,8 @@ def run_tree(cmd: list[str], env: dict[str, str] | None = None, log: Path | None
     finally:
         if log:
             out.close()
-    return TreeRun(proc.returncode, round(wall, 3), sampler.peak, usage.ru_maxrss * 1024)
+    return TreeRun(proc.returncode, round(wall, 3), sampler.peak, usage.ru_maxrss * 1024,
+                   round(usage.ru_utime + usage.ru_stime, 3))
 
 
 class JobFailed(RuntimeError):
@@ -166,15 +169,16 @@ def measure(job: str, *args: str, env: dict[str, str] | None = None, log: Path) 
     """Run ``python -m upsell.bench.jobs <job> <args>`` in a fresh process.
 
     Returns the job's JSON result (its last output line) plus ``wall_s`` (the whole process,
-    interpreter start-up included), ``peak_rss_gib`` (sampled tree peak) and
-    ``max_process_rss_gib`` (exact peak of the largest single process).
+    interpreter start-up included), ``cpu_s`` (its user + system time), ``peak_rss_gib``
+    (sampled tree peak) and ``max_process_rss_gib`` (exact peak of the largest single process).
     """
     run = run_tree([sys.executable, "-m", "upsell.bench.jobs", job, *args], env=env, log=log)
     lines = log.read_text(errors="replace").strip().splitlines()
     if run.returncode or not lines:
         raise JobFailed(f"benchmark job {job} failed (exit {run.returncode}); log {log}:\n"
                         + "\n".join(lines[-60:]))
-    return {**json.loads(lines[-1]), "wall_s": run.wall_s, "peak_rss_gib": gib(run.peak_tree_bytes),
+    return {**json.loads(lines[-1]), "wall_s": run.wall_s, "cpu_s": run.cpu_s,
+            "peak_rss_gib": gib(run.peak_tree_bytes),
             "max_process_rss_gib": gib(run.max_process_bytes)}
 
 
