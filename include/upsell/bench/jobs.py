@@ -6,6 +6,8 @@ contender's wall time as in a real nightly process.
 
 * ``bare GROUPS_JSON DB``: DuckDB ``read_csv`` / ``read_json`` / ``read_parquet`` of every
   input into a fresh file (one CTAS per dataset and reader), the floor for ingestion.
+* ``ingest LANDING WAREHOUSE MAPPINGS``: the night's ingestion alone (what the bare readers
+  are compared with, dataset by dataset: ``upsell.bench.ingest_datasets``).
 * ``night LANDING WAREHOUSE AS_OF MAPPINGS``: the nightly job as ``upsell run`` runs it:
   ingest, raw gate, dbt build, marts gate, publish, report; per-stage seconds and RSS.
 * ``pg-target LANDING WORK AS_OF MAPPINGS DBNAME``: the project on its Postgres target
