@@ -8,11 +8,25 @@
     A `where` config is rendered when the project is parsed, where custom macros are not
     available and the as-of date is not known yet (macros/dates.sql: it is read while
     executing); this macro runs while executing. It is dbt's documented way to template a
-    `where` filter (docs: resource-configs/where, "Custom logic"). -#}
+    `where` filter (docs: resource-configs/where, "Custom logic").
+
+    Two more placeholders scope the key tests of the incremental tables to what the last
+    run wrote (macros/incremental.sql, incremental_batch_no): `__this__` is the tested
+    relation and `__latest_batch__` its highest `_batch_no`, e.g.
+    `where: "event_id in (select event_id from __this__ where _batch_no = __latest_batch__)"`.
+    With var key_tests_latest_batch_only false, `__latest_batch__` is every row's own
+    number, and the tests read the whole table again. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- set where = where | replace('__as_of_date__', as_of_date()) -%}
+        {%- set where = where | replace('__this__', relation) -%}
+        {%- if var('key_tests_latest_batch_only') -%}
+            {%- set where = where | replace('__latest_batch__', '(select max(_batch_no) from ' ~ relation ~ ')') -%}
+        {%- else -%}
+            {#- every row: _batch_no = _batch_no holds for all of them (never null) -#}
+            {%- set where = where | replace('__latest_batch__', '_batch_no') -%}
+        {%- endif -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ where }}) dbt_subquery
         {%- endset -%}

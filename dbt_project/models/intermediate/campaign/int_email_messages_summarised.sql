@@ -329,7 +329,9 @@ final as (
         window_start_date,
         window_end_date,
         last_event_at,
-        _loaded_at
+        _loaded_at,
+        -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
+        {{ incremental_batch_no() }} as _batch_no
     from classified
 
 )

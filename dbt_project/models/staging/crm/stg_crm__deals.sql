@@ -71,7 +71,9 @@ final as (
         closed_at,
         updated_at,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
+        {{ incremental_batch_no() }} as _batch_no
     from ranked
     where version_rank = 1
 

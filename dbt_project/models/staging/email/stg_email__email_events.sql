@@ -104,7 +104,9 @@ final as (
         url,
         user_agent,
         _load_id,
-        _loaded_at
+        _loaded_at,
+        -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
+        {{ incremental_batch_no() }} as _batch_no
     from newest
 
 )
