@@ -14,18 +14,21 @@
     run wrote (macros/incremental.sql, incremental_batch_no): `__this__` is the tested
     relation and `__latest_batch__` its highest `_batch_no`, e.g.
     `where: "event_id in (select event_id from __this__ where _batch_no = __latest_batch__)"`.
-    With var key_tests_latest_batch_only false, `__latest_batch__` is every row's own
-    number, and the tests read the whole table again. -#}
+    The number is read once per test and inlined. When it is 1 (a first build or a full
+    refresh: every row is in the latest batch) or var key_tests_latest_batch_only is false,
+    the filter is dropped and the test reads the whole table, as dbt's own does (the filter
+    would only add a join). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- set where = where | replace('__as_of_date__', as_of_date()) -%}
-        {%- set where = where | replace('__this__', relation) -%}
-        {%- if var('key_tests_latest_batch_only') -%}
-            {%- set where = where | replace('__latest_batch__', '(select max(_batch_no) from ' ~ relation ~ ')') -%}
-        {%- else -%}
-            {#- every row: _batch_no = _batch_no holds for all of them (never null) -#}
-            {%- set where = where | replace('__latest_batch__', '_batch_no') -%}
+        {%- if '__latest_batch__' in where -%}
+            {%- set latest = latest_batch_no(relation) if var('key_tests_latest_batch_only') else none -%}
+            {%- if latest is none or latest <= 1 -%}
+                {#- a first build or a full refresh wrote every row (or the var asks for all) -#}
+                {%- do return(relation) -%}
+            {%- endif -%}
+            {%- set where = where | replace('__latest_batch__', latest | string) | replace('__this__', relation) -%}
         {%- endif -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ where }}) dbt_subquery
@@ -34,4 +37,14 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The highest `_batch_no` of an incremental table (macros/incremental.sql), or none. -#}
+{% macro latest_batch_no(relation) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set value = run_query('select max(_batch_no) from ' ~ relation).columns[0].values()[0] -%}
+    {{ return(none if value is none else value | int) }}
 {%- endmacro %}
