@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.integration.duckfile import execute
 from upsell.transform import AS_OF_ENV, PROJECT_DIR
 
 AS_OF = "2026-10-31"  # the published sample's as-of date: its only snapshot so far
@@ -34,15 +34,6 @@ def dbt_test(warehouse: Path, tmp: Path) -> subprocess.CompletedProcess:
         [str(Path(sys.executable).with_name("dbt")), "test", "--project-dir", str(PROJECT_DIR),
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
          "--select", *HISTORY], env=env, capture_output=True, text=True, timeout=600)
-
-
-def execute(warehouse: Path, *statements: str) -> None:
-    con = duckdb.connect(str(warehouse))
-    try:
-        for sql in statements:
-            con.execute(sql)
-    finally:
-        con.close()
 
 
 def corrupt(warehouse: Path, as_of: str) -> None:

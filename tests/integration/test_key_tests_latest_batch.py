@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from tests.integration.duckfile import execute
 from upsell.transform import AS_OF_ENV, PROJECT_DIR
 
 AS_OF = "2026-10-31"
@@ -41,15 +41,6 @@ def key_tests(warehouse: Path, tmp: Path, whole_table: bool = False) -> dict[str
     results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
     assert len(results) == 2, proc.stdout[-3000:]
     return {r["unique_id"].split(".")[2].split("_stg_")[0]: r["status"] for r in results}
-
-
-def execute(warehouse: Path, *statements: str) -> None:
-    con = duckdb.connect(str(warehouse))
-    try:
-        for sql in statements:
-            con.execute(sql)
-    finally:
-        con.close()
 
 
 def write_batch_2(warehouse: Path, *extra: str) -> None:
