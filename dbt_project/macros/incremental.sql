@@ -91,7 +91,7 @@
     by the run that wrote it, and a later run only deletes rows before inserting its own.
     Tests filter on it with the `__latest_batch__` placeholder (macros/tests_where.sql);
     on the L sample's incremental night the unique test on the email events drops from
-    ≈ 10 to ≈ 1.7 CPU-s (docs/benchmarks.md, nineteenth round). -#}
+    10.05 to 0.06 s (docs/benchmarks.md, nineteenth round). -#}
 {% macro incremental_batch_no() %}
     {%- if is_incremental() -%}
         cast((select coalesce(max(_batch_no), 0) + 1 from {{ this }}) as {{ dbt.type_int() }})
