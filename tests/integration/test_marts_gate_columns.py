@@ -6,10 +6,10 @@ expectation reads is never fetched."""
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import great_expectations.expectations as gxe
 import pytest
 
+from tests.integration.duckfile import execute
 from upsell.validate import suites, validate_marts
 from upsell.validate.run import _checked_columns
 
@@ -21,28 +21,17 @@ ROWS = 5000
 def warehouse(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("UPSELL_GX_DIR", raising=False)
     path = tmp_path / "warehouse.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA marts")
-    # a rate column (checked) beside a note (read by no expectation)
-    con.execute("CREATE TABLE marts.campaign_performance AS SELECT 'A' || i AS account_id, 0.5 AS open_rate, "
-                "'note ' || i AS note FROM range(?) AS t(i)", [ROWS])
-    # a mart whose suite is table-level only (no column is checked)
-    con.execute("CREATE TABLE marts.mrr_movements AS SELECT 'A' || i AS account_id, i AS delta_jpy "
-                "FROM range(?) AS t(i)", [ROWS])
-    con.execute("CREATE SCHEMA audit")
-    con.execute("CREATE TABLE audit.publishes (mart VARCHAR, rows BIGINT, published_at TIMESTAMP)")
-    con.execute("INSERT INTO audit.publishes VALUES ('campaign_performance', ?, now()), ('mrr_movements', ?, now())",
-                [ROWS, ROWS])
-    con.close()
+    execute(path, "CREATE SCHEMA marts", "CREATE SCHEMA audit",
+            # a rate column (checked) beside a note (read by no expectation)
+            f"CREATE TABLE marts.campaign_performance AS SELECT 'A' || i AS account_id, 0.5 AS open_rate, "
+            f"'note ' || i AS note FROM range({ROWS}) AS t(i)",
+            # a mart whose suite is table-level only (no column is checked)
+            f"CREATE TABLE marts.mrr_movements AS SELECT 'A' || i AS account_id, i AS delta_jpy "
+            f"FROM range({ROWS}) AS t(i)",
+            "CREATE TABLE audit.publishes (mart VARCHAR, rows BIGINT, published_at TIMESTAMP)",
+            f"INSERT INTO audit.publishes VALUES ('campaign_performance', {ROWS}, now()), "
+            f"('mrr_movements', {ROWS}, now())")
     return path
-
-
-def write(warehouse: Path, sql: str) -> None:
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute(sql)
-    finally:
-        con.close()
 
 
 def gate(warehouse: Path):
@@ -51,14 +40,14 @@ def gate(warehouse: Path):
 
 def test_a_bad_value_in_the_last_row_of_a_checked_column_fails(warehouse):
     assert gate(warehouse).success
-    write(warehouse, f"UPDATE marts.campaign_performance SET open_rate = 1.5 WHERE account_id = 'A{ROWS - 1}'")
+    execute(warehouse, f"UPDATE marts.campaign_performance SET open_rate = 1.5 WHERE account_id = 'A{ROWS - 1}'")
     report = gate(warehouse)
     assert any("marts.campaign_performance" in f and "open_rate" in f and "1 unexpected" in f for f in report.failures), \
         report.summary()
 
 
 def test_a_table_level_suite_still_counts_every_row(warehouse):
-    write(warehouse, f"DELETE FROM marts.mrr_movements WHERE account_id <> 'A{ROWS - 1}'")
+    execute(warehouse, f"DELETE FROM marts.mrr_movements WHERE account_id <> 'A{ROWS - 1}'")
     report = gate(warehouse)
     assert any("marts.mrr_movements" in f and "row_count" in f and "observed 1)" in f for f in report.failures), \
         report.summary()
