@@ -166,10 +166,7 @@ def _raw_select(dataset: str, expectations: list, tz: str) -> str:
     spec = DATASETS[dataset]
     references = {suites.reference_column(c, parent): (c, parent, pc)
                   for c, parent, pc in suites.RAW_REFERENCES.get(dataset, [])}
-    checks: dict[str, set[str]] = {}
-    for e in expectations:
-        if getattr(e, "column", None):
-            checks.setdefault(e.column, set()).add(type(e).__name__)
+    checks = _checks_by_column(expectations)
     items = []
     for name in sorted(checks):
         if checks[name] == {"ExpectColumnValuesToNotBeNull"}:
@@ -186,6 +183,15 @@ def _raw_select(dataset: str, expectations: list, tz: str) -> str:
             sql = f'"{name}"'
         items.append(f'{sql} AS "{name}"')
     return ", ".join(items)
+
+
+def _checks_by_column(expectations: list) -> dict[str, set[str]]:
+    """The columns the expectations read, each with the names of its expectation classes."""
+    checks: dict[str, set[str]] = {}
+    for e in expectations:
+        if getattr(e, "column", None):
+            checks.setdefault(e.column, set()).add(type(e).__name__)
+    return checks
 
 
 def validate_raw(warehouse: Path, run_id: str, as_of: date, tz: str = "Asia/Tokyo",
@@ -337,16 +343,18 @@ def validate_marts(warehouse: Path, run_id: str, as_of: date, target: str = "duc
         previous = _previous_publish_counts(con)
         reconciliations = _reconciliations(con, marts, as_of)
         max_rows = _calendar_bounds(con, schema, marts)
-        dated = _marts_with_as_of_date(con, schema)
         columns = _mart_columns(con, schema)
         for mart in marts:
-            snapshots = _snapshot_counts(_as_of_counts(con, schema, mart), as_of) if mart in dated else None
-            # a history mart: only the night's snapshot (see _snapshot_counts)
-            current, before = snapshots if snapshots else (None, previous.get(mart))
+            dated = "as_of_date" in columns[mart]
+            snapshots = _snapshot_counts(_as_of_counts(con, schema, mart), as_of) if dated else None
+            if snapshots:  # a history mart: only the night's snapshot (see _snapshot_counts)
+                current, before = snapshots
+                where, params = " WHERE as_of_date = ?", [current]
+            else:
+                before, where, params = previous.get(mart), "", None
             expectations = suites.mart_suite(mart, columns[mart], before, ROWCOUNT_TOLERANCE,
                                              reconciliations.get(mart), max_rows.get(mart))
-            select = f"SELECT {_checked_columns(expectations)} FROM {schema}.{mart}"
-            df = _frame(con, *((f"{select} WHERE as_of_date = ?", [current]) if snapshots else (select,)))
+            df = _frame(con, f"SELECT {_checked_columns(expectations)} FROM {schema}.{mart}{where}", params)
             runner.validate(f"marts.{mart}", df, expectations)
     finally:
         con.close()
@@ -366,14 +374,7 @@ def _mart_columns(con, schema: str) -> dict[str, list[str]]:
 def _checked_columns(expectations: list) -> str:
     """The SELECT list of the columns the expectations read; a constant when they read none
     (a table-level suite, e.g. the row count, needs the rows, not their values)."""
-    names = sorted({e.column for e in expectations if getattr(e, "column", None)})
-    return ", ".join(f'"{name}"' for name in names) or "true AS _row"
-
-
-def _marts_with_as_of_date(con, schema: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = ? AND column_name = 'as_of_date'",
-        [schema]).fetchall()}
+    return ", ".join(f'"{name}"' for name in sorted(_checks_by_column(expectations))) or "true AS _row"
 
 
 def _as_of_counts(con, schema: str, mart: str) -> dict:
