@@ -34,7 +34,7 @@ SAMPLE = REPO / "include" / "sample"
 MAPPINGS = [REPO / "include" / "mappings" / "salesforce"]
 STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
            "intermediate.int_email_messages_summarised", "staging.stg_crm__activities", "staging.stg_crm__deals",
-           "staging.stg_crm__contacts")
+           "staging.stg_crm__contacts", "intermediate.int_account_mrr_month_ends")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
@@ -236,4 +236,55 @@ def test_replanned_campaign_is_recomputed(night3, tmp_path):
     assert [str(w[0]) for w in windows] == ["2023-05-01"]
     # messages whose events all came before the new start date are gone
     assert after < before, (before, after)
+    assert_same_as_full_refresh(warehouse, as_of, tmp_path)
+
+
+def test_restated_subscriptions_are_recomputed(night3, tmp_path):
+    """A subscriptions re-export that changes old history: a version backdated years, a
+    subscription moved to another account, a cancellation backdated. The next incremental
+    night recomputes those accounts' every month of MRR and movements, not only the
+    current month (macros/mrr_incremental.sql)."""
+    _, landing, warehouse, _ = night3
+    with (landing / "billing" / "subscriptions.csv").open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    newest = {}
+    for r in rows:  # the newest version of each subscription
+        if r["subscription_id"] not in newest or r["updated_at"] > newest[r["subscription_id"]]["updated_at"]:
+            newest[r["subscription_id"]] = r
+    old = [r for r in newest.values() if r["start_date"] < "2022-01-01" and not r["end_date"]
+           and int(r["mrr_jpy"] or 0) > 0]
+    # a version dated 2022-07-15 is in effect at the end of August 2022 if no other is dated in between
+    quiet = {r["subscription_id"] for r in old} - {r["subscription_id"] for r in rows
+                                                   if "2022-07" <= r["updated_at"][:7] <= "2022-09"}
+    upgraded = next(r for r in old if r["subscription_id"] in quiet)
+    moved, cancelled = [r for r in old if r["account_id"] != upgraded["account_id"]][:2]
+    other_account = next(r["account_id"] for r in newest.values()
+                         if r["account_id"] not in {upgraded["account_id"], moved["account_id"]})
+    highest = max(int(r["mrr_jpy"] or 0) for r in rows if r["subscription_id"] == upgraded["subscription_id"])
+    restated = [
+        upgraded | {"mrr_jpy": str(highest * 10), "updated_at": "2022-07-15T10:00:00+09:00"},
+        moved | {"account_id": other_account, "updated_at": "2026-10-30T10:00:00+09:00"},
+        cancelled | {"end_date": "2023-01-31", "status": "cancelled", "updated_at": "2026-10-30T11:00:00+09:00"},
+    ]
+    out = landing / "billing" / "subscriptions_20261103.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(restated)
+    accounts = sorted({upgraded["account_id"], moved["account_id"], cancelled["account_id"], other_account})
+    sql = ("SELECT account_id, month_start, mrr_jpy FROM intermediate.int_account_mrr_month_ends "
+           f"WHERE account_id IN ({', '.join(repr(a) for a in accounts)}) AND month_start < DATE '2024-01-01' "
+           "ORDER BY 1, 2")
+    before = staged(warehouse, sql)
+    as_of = staged(warehouse, "SELECT max(measured_on) FROM intermediate.int_account_mrr_month_ends")[0][0]
+    night(landing, warehouse, as_of)
+    after = staged(warehouse, sql)
+
+    def mrr(rows, account, month):
+        return next((m for a, s, m in rows if a == account and str(s) == month), None)
+
+    # history years before the as-of changed: raised in August 2022, moved, ended in January 2023
+    assert mrr(after, upgraded["account_id"], "2022-08-01") > mrr(before, upgraded["account_id"], "2022-08-01")
+    assert mrr(after, cancelled["account_id"], "2023-06-01") != mrr(before, cancelled["account_id"], "2023-06-01")
+    assert mrr(after, other_account, "2022-03-01") != mrr(before, other_account, "2022-03-01")
     assert_same_as_full_refresh(warehouse, as_of, tmp_path)

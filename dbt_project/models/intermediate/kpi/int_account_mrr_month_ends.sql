@@ -1,4 +1,16 @@
-{{ config(materialized='table') }}
+{#- Incremental (macros/mrr_incremental.sql): a run recomputes every account's months from
+    the month of the previous run's as-of date on, and every month of the accounts whose
+    subscription versions changed (their `_versions_fingerprint` differs); the pre-hook
+    deletes exactly those rows first. -#}
+{%- set since = mrr_recompute_from() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ mrr_month_ends_delete_stale() }}"]
+    )
+}}
 -- MRR per account at every fiscal month-end (one row per account and month with MRR > 0).
 -- MRR at date D = sum of mrr_jpy, in the version in effect at D, of the account's
 -- subscriptions active at D (start_date <= D and (end_date is null or end_date > D)); see
@@ -40,6 +52,13 @@ version_ranges as (
 
 ),
 
+versions_fingerprints as (
+
+    -- what each account's MRR is computed from, to tell the next run whether it changed
+    {{ mrr_versions_fingerprints('subscription_versions') }}
+
+),
+
 month_ends as (
 
     select
@@ -54,6 +73,17 @@ month_ends as (
 
 ),
 
+{% if since is not none -%}
+recomputed_accounts as (
+
+    -- accounts with no rows left after the pre-hook (their versions changed, or they are new):
+    -- all their months are recomputed; every other account's from month `since` on
+    select account_id from versions_fingerprints
+    where account_id not in (select distinct account_id from {{ this }})
+
+),
+
+{% endif -%}
 versions_in_effect as (
 
     select
@@ -65,6 +95,24 @@ versions_in_effect as (
     inner join version_ranges as subscription_versions
         on subscription_versions.counts_from <= month_ends.measured_on
         and subscription_versions.counts_until > month_ends.measured_on
+    {%- if since is not none %}
+    where month_ends.month_start >= cast('{{ since }}' as date)
+
+    union all
+
+    -- two joins, not one with an OR: each range join stays small
+    select
+        month_ends.month_start,
+        subscription_versions.account_id,
+        subscription_versions.subscription_id,
+        subscription_versions.mrr_jpy
+    from month_ends
+    inner join version_ranges as subscription_versions
+        on subscription_versions.counts_from <= month_ends.measured_on
+        and subscription_versions.counts_until > month_ends.measured_on
+    where month_ends.month_start < cast('{{ since }}' as date)
+        and subscription_versions.account_id in (select account_id from recomputed_accounts)
+    {%- endif %}
 
 ),
 
@@ -96,10 +144,13 @@ final as (
         month_ends.fiscal_quarter,
         month_ends.is_partial,
         {{ kpi_jpy('per_account_month.mrr_jpy') }} as mrr_jpy,
-        per_account_month.active_subscriptions
+        per_account_month.active_subscriptions,
+        versions_fingerprints.versions_fingerprint as _versions_fingerprint
     from per_account_month
     inner join month_ends
         on per_account_month.month_start = month_ends.month_start
+    inner join versions_fingerprints
+        on per_account_month.account_id = versions_fingerprints.account_id
 
 )
 

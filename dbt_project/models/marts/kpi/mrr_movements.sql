@@ -9,6 +9,21 @@
 --   churn         start > 0, end = 0
 --   flat          start = end > 0
 -- Rows exist from an account's first month with MRR on, only where start > 0 or end > 0.
+{#- Incremental (macros/mrr_incremental.sql): a run recomputes every account's months from
+    the month of the previous run's as-of date on (`since`), and every month of the accounts
+    whose month-end MRR before it changed; the pre-hook deletes exactly those rows first. The
+    kept accounts' windows start one month before `since` (the previous month-end is the
+    start MRR) and carry whether the account had MRR before that. -#}
+{%- set since = mrr_recompute_from() %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ mrr_movements_delete_stale() }}"]
+    )
+}}
+
 with
 
 account_month_ends as (
@@ -38,24 +53,72 @@ months as (
 
 account_first_months as (
 
-    select account_id, min(month_start) as first_month_start
+    select
+        account_id,
+        min(month_start) as first_month_start
+        {%- if since is not none %},
+        max(case when month_start < {{ kpi_add_months("cast('" ~ since ~ "' as date)", -1) }} and mrr_jpy > 0
+            then 1 else 0 end) as had_mrr_before_previous_month
+        {%- endif %}
     from account_month_ends
     group by account_id
+
+),
+
+{% if since is not none -%}
+kept_accounts as (
+
+    -- accounts whose rows before `since` survived the pre-hook: only their months from
+    -- `since` on are recomputed
+    select distinct account_id from {{ this }}
+    where month < cast('{{ since }}' as date)
+
+),
+
+{% endif -%}
+account_grid_starts as (
+
+    -- the first month each account's windows below see, and whether it had MRR before it
+    select
+        account_first_months.account_id,
+        {%- if since is not none %}
+        kept_accounts.account_id is not null as is_kept,
+        case
+            when kept_accounts.account_id is not null
+                then {{ kpi_add_months("cast('" ~ since ~ "' as date)", -1) }}
+            else account_first_months.first_month_start
+        end as grid_start,
+        case
+            when kept_accounts.account_id is not null
+                then account_first_months.had_mrr_before_previous_month
+            else 0
+        end as had_mrr_before_grid
+    from account_first_months
+    left join kept_accounts
+        on account_first_months.account_id = kept_accounts.account_id
+        {%- else %}
+        false as is_kept,
+        account_first_months.first_month_start as grid_start,
+        0 as had_mrr_before_grid
+    from account_first_months
+        {%- endif %}
 
 ),
 
 account_month_grid as (
 
     select
-        account_first_months.account_id,
+        account_grid_starts.account_id,
+        account_grid_starts.is_kept,
+        account_grid_starts.had_mrr_before_grid,
         months.month_start,
         months.month_end,
         months.fiscal_year,
         months.fiscal_quarter,
         months.is_partial
-    from account_first_months
+    from account_grid_starts
     inner join months
-        on months.month_start >= account_first_months.first_month_start
+        on months.month_start >= account_grid_starts.grid_start
 
 ),
 
@@ -76,10 +139,10 @@ with_start_mrr as (
     select
         *,
         coalesce(lag(mrr_end_jpy) over (partition by account_id order by month_start), 0) as mrr_start_jpy,
-        coalesce(max(case when mrr_end_jpy > 0 then 1 else 0 end) over (
+        greatest(coalesce(max(case when mrr_end_jpy > 0 then 1 else 0 end) over (
             partition by account_id order by month_start
             rows between unbounded preceding and 1 preceding
-        ), 0) as had_mrr_before
+        ), 0), had_mrr_before_grid) as had_mrr_before
     from with_month_end_mrr
 
 ),
@@ -97,7 +160,11 @@ classified as (
             else 'flat'
         end as movement
     from with_start_mrr
-    where mrr_start_jpy > 0 or mrr_end_jpy > 0
+    where (mrr_start_jpy > 0 or mrr_end_jpy > 0)
+        {%- if since is not none %}
+        -- a kept account's month before `since` only fed the windows
+        and (not is_kept or month_start >= cast('{{ since }}' as date))
+        {%- endif %}
 
 ),
 

@@ -1,0 +1,140 @@
+{#- Incremental month-end MRR: int_account_mrr_month_ends and mrr_movements.
+
+    Both are account x fiscal-month tables over the whole history (11.6M rows of
+    mrr_movements at L scale), rebuilt every night although a night changes little: the
+    month the as-of date moved in (and the rest of its fiscal year, measured at the as-of
+    date too), and the accounts whose subscriptions changed. An incremental run recomputes
+    exactly that:
+      - every account's months from the month of the previous run's as-of date on (that run
+        measured them at its as-of date; this run measures them at its own). The previous
+        as-of is the table's newest measured_on (each row is measured at least(month end,
+        as-of)); `mrr_recompute_from` turns it into the first such month.
+      - every month of the accounts whose history changed: for the month-ends, whose
+        subscription versions changed (a fingerprint of them, `_versions_fingerprint`, is
+        kept on their rows and compared); for mrr_movements, whose month-end MRR before
+        that month differs from what its rows say (fingerprints of both, compared). A
+        restated, backdated or re-assigned subscription changes both accounts' histories,
+        however old the change.
+    Pre-hooks delete those rows first; the model then inserts them again (append). No
+    previous as-of (first run, --full-refresh, empty table) or an as-of before it (re-running
+    an old date): everything is recomputed. A change of var fiscal_year_start_month or of
+    these models' SQL needs `--full-refresh`. The result equals a full refresh
+    (tests/integration/test_incremental.py). -#}
+
+
+{#- The month (its first day, as text) from which this run recomputes every account, or none
+    when it recomputes everything. Read with run_query when the model compiles and when its
+    pre-hook renders: both before the pre-hook deletes anything. -#}
+{% macro mrr_recompute_from() %}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select cast(max(measured_on) as {{ dbt.type_string() }}) from {{ this }}
+    {%- endset -%}
+    {%- set previous = run_query(query).rows[0][0] -%}
+    {%- if previous is none or previous[:10] > as_of_text() | trim -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(previous[:8] ~ '01') }}
+{% endmacro %}
+
+
+{#- An order-independent fingerprint of a group's rows over `columns` (an aggregate, as text):
+    equal sets of rows give equal fingerprints. DuckDB sums 64-bit row hashes into a
+    128-bit integer (no ordering, no string building); other databases take the md5 of the
+    rows' text, sorted. -#}
+{% macro set_fingerprint(columns) %}
+    {{- return(adapter.dispatch('set_fingerprint')(columns)) -}}
+{% endmacro %}
+
+{% macro duckdb__set_fingerprint(columns) -%}
+    cast(sum(hash({{ columns | join(', ') }})) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro default__set_fingerprint(columns) -%}
+    {%- set row_text -%}
+        concat_ws('|'
+        {%- for column in columns -%}
+            , coalesce(cast({{ column }} as {{ dbt.type_string() }}), '~')
+        {%- endfor -%})
+    {%- endset -%}
+    md5(string_agg({{ row_text }}, ',' order by {{ row_text }}))
+{%- endmacro %}
+
+
+{#- Per account, the fingerprint of every subscription version its month-end MRR is computed
+    from (`versions`: int_subscriptions_versioned or a CTE over it). -#}
+{% macro mrr_versions_fingerprints(versions) %}
+    select
+        account_id,
+        {{ set_fingerprint(['subscription_id', 'version_no', 'mrr_jpy', 'valid_from', 'valid_to',
+                            'start_date', 'end_date']) }} as versions_fingerprint
+    from {{ versions }}
+    group by account_id
+{% endmacro %}
+
+
+{#- Pre-hook of int_account_mrr_month_ends: delete the rows this run recomputes (see the top). -#}
+{% macro mrr_month_ends_delete_stale() %}
+    {%- if not is_incremental() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set since = mrr_recompute_from() -%}
+    {%- if since is none -%}
+        delete from {{ this }}
+    {%- else -%}
+        delete from {{ this }}
+        where month_start >= cast('{{ since }}' as date)
+            or account_id not in (
+                select current_versions.account_id
+                from ({{ mrr_versions_fingerprints(ref('int_subscriptions_versioned')) }}) as current_versions
+                inner join (
+                    select distinct account_id, _versions_fingerprint from {{ this }}
+                ) as stored
+                    on current_versions.account_id = stored.account_id
+                    and current_versions.versions_fingerprint = stored._versions_fingerprint
+            )
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- Accounts whose mrr_movements rows before month `since` no longer match their month-end
+    MRR: the fingerprints of (month, MRR) before it, from both sides, differ (or one side has
+    none). Rows of mrr_movements with mrr_end_jpy > 0 are exactly the month-end rows. -#}
+{% macro mrr_movements_changed_accounts(since) %}
+    select coalesce(month_ends.account_id, movements.account_id) as account_id
+    from (
+        select account_id, {{ set_fingerprint(['month_start', 'mrr_jpy']) }} as history
+        from {{ ref('int_account_mrr_month_ends') }}
+        where month_start < cast('{{ since }}' as date)
+        group by account_id
+    ) as month_ends
+    full outer join (
+        select account_id, {{ set_fingerprint(['month', 'mrr_end_jpy']) }} as history
+        from {{ this }}
+        where month < cast('{{ since }}' as date)
+            and mrr_end_jpy > 0
+        group by account_id
+    ) as movements
+        on month_ends.account_id = movements.account_id
+    where month_ends.history is null
+        or movements.history is null
+        or month_ends.history <> movements.history
+{% endmacro %}
+
+
+{#- Pre-hook of mrr_movements: delete the rows this run recomputes (see the top). -#}
+{% macro mrr_movements_delete_stale() %}
+    {%- if not is_incremental() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set since = mrr_recompute_from() -%}
+    {%- if since is none -%}
+        delete from {{ this }}
+    {%- else -%}
+        delete from {{ this }}
+        where month >= cast('{{ since }}' as date)
+            or account_id in ({{ mrr_movements_changed_accounts(since) }})
+    {%- endif -%}
+{% endmacro %}
