@@ -34,7 +34,8 @@ SAMPLE = REPO / "include" / "sample"
 MAPPINGS = [REPO / "include" / "mappings" / "salesforce"]
 STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
            "intermediate.int_email_messages_summarised", "staging.stg_crm__activities", "staging.stg_crm__deals",
-           "staging.stg_crm__contacts", "intermediate.int_account_mrr_month_ends")
+           "staging.stg_crm__contacts", "intermediate.int_account_mrr_month_ends",
+           "intermediate.int_purchases_aggregated")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
@@ -109,6 +110,25 @@ def night2(setup):
 def test_night2_incremental_equals_full_refresh(night2, tmp_path):
     _, _, warehouse, _ = night2
     assert_same_as_full_refresh(warehouse, DAY2, tmp_path)
+
+
+def test_night2_recomputes_only_changed_invoices(night2):
+    """The purchases are rewritten for the invoices the night changed, not all of them
+    (macros/purchases_incremental.sql): a voided or refunded purchase is gone, a new one is in."""
+    _, _, warehouse, inc = night2
+    [(latest, written, total)] = staged(warehouse, "SELECT max(_batch_no), count(*) FILTER (WHERE _batch_no = "
+                                                   "(SELECT max(_batch_no) FROM intermediate.int_purchases_aggregated)), "
+                                                   "count(*) FROM intermediate.int_purchases_aggregated")
+    assert latest == 2 and 0 < written < total / 10, (latest, written, total)
+    lines = increment_rows(inc.invoice_file)
+    purchases = {i for (i,) in staged(warehouse, "SELECT invoice_id FROM intermediate.int_purchases_aggregated")}
+    paid = {(i, n) for i, n in staged(warehouse, "SELECT invoice_id, line_no FROM staging.stg_billing__invoices "
+                                                 "WHERE status = 'paid'")}
+    unpaid = {r["invoice_id"] for r in lines} - {i for i, _ in paid}
+    assert unpaid and not unpaid & purchases
+    new = {r["invoice_id"] for r in lines if r["invoice_id"].startswith(f"INV-{DAY2:%Y%m%d}")
+           and (r["invoice_id"], int(r["line_no"])) in paid}
+    assert new and new <= purchases
 
 
 def test_night2_late_rows_and_reexports_resolved(night2):
