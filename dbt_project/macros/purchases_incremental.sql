@@ -13,14 +13,17 @@
     refresh (tests/integration/test_incremental.py). -#}
 
 
-{#- The table's date watermark (an aggregate over its rows) and a line's effective date, as
-    the staging of the invoice lines defines them. -#}
+{#- The table's date watermark (an aggregate over its rows), as the staging of the invoice
+    lines defines it: the later of invoice_date and the local date of updated_at. -#}
 {% macro purchases_date_watermark() -%}
     greatest(max(purchase_date), coalesce({{ local_date('max(_updated_at)') }}, max(purchase_date)))
 {%- endmacro %}
 
-{% macro purchases_effective_date() -%}
-    greatest(invoice_date, coalesce({{ local_date('updated_at') }}, invoice_date))
+
+{#- The invoice lines changed since the last run (a predicate on stg_billing__invoices). -#}
+{% macro purchases_changed_lines() -%}
+    {{ incremental_changed_rows(purchases_date_watermark(), effective_date_sql='invoice_date',
+                                effective_ts_sql='updated_at') }}
 {%- endmacro %}
 
 
@@ -50,7 +53,7 @@
         delete from {{ this }}
         where invoice_id in (
             select invoice_id from {{ ref('stg_billing__invoices') }}
-            where {{ incremental_changed_rows(purchases_date_watermark(), purchases_effective_date()) }}
+            where {{ purchases_changed_lines() }}
         )
     {%- endif -%}
 {% endmacro %}

@@ -29,6 +29,7 @@ import duckdb
 import pytest
 
 from tests.integration.pgdb import pg_params, throwaway_database
+from upsell.generate.increment import generate_next_day
 from upsell.ingest import ingest
 from upsell.pipeline import build
 
@@ -40,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
 MAPPINGS = REPO / "include" / "mappings" / "salesforce"
 AS_OF = date(2026, 10, 31)
+NEXT_DAY = date(2026, 11, 1)  # the next night, in the next month
 SALT = "pg-target-test-salt"
 REL_TOL = 1e-9
 MARTS = sorted(p.stem for p in (REPO / "dbt_project" / "models" / "marts").rglob("*.sql"))
@@ -59,12 +61,29 @@ def both(tmp_path_factory, pg_database):
     root = tmp_path_factory.mktemp("pgtarget")
     landing = root / "landing"
     shutil.copytree(SAMPLE, landing)
+    return _night(root, pg_database, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def next_night(both):
+    """Both warehouses after an incremental night: the generator's next day of new, late,
+    re-exported and stale rows, as of the first day of the next month (the incremental
+    models' pre-hooks and deletes run on Postgres too)."""
+    duck, pg_database, _ = both
+    root = duck.parents[1]
+    generate_next_day(root / "landing", NEXT_DAY)
+    return _night(root, pg_database, NEXT_DAY)
+
+
+def _night(root: Path, pg_database: str, as_of: date) -> tuple[Path, str, str]:
+    """One night on both targets: DuckDB (ingest, dbt build) and Postgres (`upsell run`)."""
+    landing = root / "landing"
     env_before = os.environ.get("UPSELL_EMAIL_SALT")
     os.environ["UPSELL_EMAIL_SALT"] = SALT
     try:
         duck = root / "duckdb" / "warehouse.duckdb"
-        ingest(landing, duck, "pg-compare", mapping_dirs=[MAPPINGS])
-        build(duck, AS_OF, target="duckdb")
+        ingest(landing, duck, f"pg-compare-{as_of}", mapping_dirs=[MAPPINGS])
+        build(duck, as_of, target="duckdb")
     finally:
         if env_before is None:
             os.environ.pop("UPSELL_EMAIL_SALT")
@@ -74,7 +93,7 @@ def both(tmp_path_factory, pg_database):
     env.pop("UPSELL_TARGET", None)
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("upsell")), "run", "--landing", str(landing),
-         "--warehouse", str(root / "pg" / "warehouse.duckdb"), "--as-of", AS_OF.isoformat(),
+         "--warehouse", str(root / "pg" / "warehouse.duckdb"), "--as-of", as_of.isoformat(),
          "--mappings", str(MAPPINGS), "--target", "postgres"],
         capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -137,6 +156,10 @@ def test_postgres_audit_reconciles_with_the_duckdb_audit(both):
 @pytest.mark.parametrize("mart", MARTS)
 def test_mart_is_identical_on_postgres(both, mart):
     duck, dbname, _ = both
+    assert_same_mart(duck, dbname, mart)
+
+
+def assert_same_mart(duck: Path, dbname: str, mart: str) -> None:
     con = duckdb.connect(str(duck), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     d_cur = con.execute(f"SELECT * FROM marts.{mart}")
@@ -170,3 +193,9 @@ def test_clv_fit_is_bit_for_bit_on_postgres(both):
         got = cur.fetchall()
     assert len(want) == 8 and all(row[2] is not None for row in want)
     assert got == want
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_mart_is_identical_on_postgres_after_an_incremental_night(next_night, mart):
+    duck, dbname, _ = next_night
+    assert_same_mart(duck, dbname, mart)

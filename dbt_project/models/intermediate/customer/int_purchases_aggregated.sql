@@ -26,7 +26,7 @@ changed_invoices as (
 
     -- invoices with a line changed since the last run (all their lines are read again)
     select distinct invoice_id from invoice_lines
-    where {{ incremental_changed_rows(purchases_date_watermark(), purchases_effective_date()) }}
+    where {{ purchases_changed_lines() }}
 
 ),
 

@@ -4,7 +4,6 @@
     macros/incremental.sql, tests/integration/test_incremental.py). The effective date is
     the later of invoice_date and the local date of updated_at: the as-of cut looks at both. -#}
 {%- set date_watermark = "greatest(max(invoice_date), coalesce(" ~ local_date('max(updated_at)') ~ ", max(invoice_date)))" -%}
-{%- set effective_date = "greatest(invoice_date, coalesce(" ~ local_date('updated_at') ~ ", invoice_date))" -%}
 {{
     config(
         materialized='incremental',
@@ -38,7 +37,7 @@ changed_keys as (
 
     -- incremental runs: lines with a row loaded since the last run or dated in the lookback
     select distinct invoice_id, line_no from as_of_cut
-    where {{ incremental_changed_rows(date_watermark, effective_date) }}
+    where {{ incremental_changed_rows(date_watermark, effective_date_sql='invoice_date', effective_ts_sql='updated_at') }}
 
 ),
 
