@@ -10,7 +10,11 @@
     refunded) is not inserted again. Everything is recomputed when staging was just built
     from scratch (all its rows are its first batch: a first run, a full refresh, a rebuild)
     or the as-of date went backwards (the table holds later dates). The result equals a full
-    refresh (tests/integration/test_incremental.py). -#}
+    refresh (tests/integration/test_incremental.py). One case is left to the operator: a
+    build that rebuilt the invoice lines (as-of backwards) but stopped before this model
+    (a failed test between them) leaves it built from the lines before that rebuild; the
+    next nights only look at lines changed since. Re-run such a night before any later
+    date, or run `--full-refresh`. -#}
 
 
 {#- The table's date watermark (an aggregate over its rows), as the staging of the invoice

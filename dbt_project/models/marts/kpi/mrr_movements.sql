@@ -179,7 +179,9 @@ final as (
         fiscal_quarter,
         {{ kpi_jpy('mrr_start_jpy') }} as mrr_start_jpy,
         {{ kpi_jpy('mrr_end_jpy') }} as mrr_end_jpy,
-        movement,
+        -- the contract's type: an incremental run on Postgres compares the new rows' types
+        -- with the table's (a CASE of literals is text there, the column character varying)
+        cast(movement as varchar) as movement,
         {{ kpi_jpy('mrr_end_jpy - mrr_start_jpy') }} as delta_jpy,
         is_partial
     from classified
