@@ -75,8 +75,10 @@
 {% endmacro %}
 
 
-{#- Pre-hook of int_account_mrr_month_ends: delete the rows this run recomputes (see the top). -#}
-{% macro mrr_month_ends_delete_stale() %}
+{#- A pre-hook's delete of the rows this run recomputes (see the top): every row from month
+    `since` on (`month_column`), and the rows of the accounts `stale_accounts(since)`
+    (a predicate on the table's rows) selects; every row when there is no `since`. -#}
+{% macro mrr_delete_stale(month_column, stale_accounts) %}
     {%- if not is_incremental() -%}
         {{ return('') }}
     {%- endif -%}
@@ -85,17 +87,30 @@
         delete from {{ this }}
     {%- else -%}
         delete from {{ this }}
-        where month_start >= cast('{{ since }}' as date)
-            or account_id not in (
-                select current_versions.account_id
-                from ({{ mrr_versions_fingerprints(ref('int_subscriptions_versioned')) }}) as current_versions
-                inner join (
-                    select distinct account_id, _versions_fingerprint from {{ this }}
-                ) as stored
-                    on current_versions.account_id = stored.account_id
-                    and current_versions.versions_fingerprint = stored._versions_fingerprint
-            )
+        where {{ month_column }} >= cast('{{ since }}' as date)
+            or {{ stale_accounts(since) }}
     {%- endif -%}
+{% endmacro %}
+
+
+{#- Pre-hook of int_account_mrr_month_ends. -#}
+{% macro mrr_month_ends_delete_stale() %}
+    {{- return(mrr_delete_stale('month_start', mrr_month_ends_stale_accounts)) -}}
+{% endmacro %}
+
+
+{#- The month-end rows of accounts whose subscription versions are not the ones the rows were
+    computed from (their fingerprints differ, or the account has none now). -#}
+{% macro mrr_month_ends_stale_accounts(since) %}
+    account_id not in (
+        select current_versions.account_id
+        from ({{ mrr_versions_fingerprints(ref('int_subscriptions_versioned')) }}) as current_versions
+        inner join (
+            select distinct account_id, _versions_fingerprint from {{ this }}
+        ) as stored
+            on current_versions.account_id = stored.account_id
+            and current_versions.versions_fingerprint = stored._versions_fingerprint
+    )
 {% endmacro %}
 
 
@@ -124,17 +139,12 @@
 {% endmacro %}
 
 
-{#- Pre-hook of mrr_movements: delete the rows this run recomputes (see the top). -#}
+{#- Pre-hook of mrr_movements. -#}
 {% macro mrr_movements_delete_stale() %}
-    {%- if not is_incremental() -%}
-        {{ return('') }}
-    {%- endif -%}
-    {%- set since = mrr_recompute_from() -%}
-    {%- if since is none -%}
-        delete from {{ this }}
-    {%- else -%}
-        delete from {{ this }}
-        where month >= cast('{{ since }}' as date)
-            or account_id in ({{ mrr_movements_changed_accounts(since) }})
-    {%- endif -%}
+    {{- return(mrr_delete_stale('month', mrr_movements_stale_accounts)) -}}
+{% endmacro %}
+
+
+{% macro mrr_movements_stale_accounts(since) %}
+    account_id in ({{ mrr_movements_changed_accounts(since) }})
 {% endmacro %}
