@@ -112,7 +112,7 @@ ranked_nps as (
     select
         account_id,
         score,
-        {{ local_date('responded_at') }} as responded_on,
+        responded_at,
         row_number() over (partition by account_id order by responded_at desc, response_id desc) as response_rank
     from nps_responses
 
@@ -120,7 +120,7 @@ ranked_nps as (
 
 latest_nps as (
 
-    select account_id, score, responded_on
+    select account_id, score, {{ local_date('responded_at') }} as responded_on
     from ranked_nps
     where response_rank = 1
 
@@ -130,8 +130,11 @@ account_activities as (
 
     select
         account_id,
-        max(case when activity_type = 'support_ticket' then {{ local_date('occurred_at') }} end) as last_support_ticket_date,
-        max(case when activity_type = 'inquiry' then {{ local_date('occurred_at') }} end) as last_inquiry_date
+        -- the local date of the latest instant (= the latest local date: the conversion is
+        -- monotonic), converted once per account, not once per activity
+        {{ local_date("max(case when activity_type = 'support_ticket' then occurred_at end)") }}
+            as last_support_ticket_date,
+        {{ local_date("max(case when activity_type = 'inquiry' then occurred_at end)") }} as last_inquiry_date
     from activities
     where account_id is not null
     group by account_id

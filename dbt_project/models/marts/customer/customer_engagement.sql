@@ -139,6 +139,9 @@ recent_activities as (
         count(*) as recent_activities
     from activities
     where account_id is not null
+        -- a cheap superset first (UTC, two days' margin, as in sent_in_window): the local
+        -- date is then computed for the window's activities only
+        and occurred_at >= {{ dbt.dateadd('day', -(var('engagement_lookback_days') + 2), as_of_date()) }}
         and {{ customer_in_window(local_date('occurred_at'), as_of_date(), var('engagement_lookback_days')) }}
     group by account_id
 
