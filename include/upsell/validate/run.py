@@ -253,8 +253,8 @@ def _frame(con, sql: str, params: list | None = None):
     decimals become doubles (GX compares numbers as floats), integers narrower than 64 bits
     int64, dates and timestamps datetime64[ns] — GX's pandas "between" is vectorised only
     for int64, float64 and that datetime unit, and otherwise calls a Python function per
-    value (30 s per 5M dates; `customer_rfm`'s three INTEGER scores 1.4 s of the marts gate
-    at L, docs/benchmarks.md, twentieth round). Postgres results (``PgResult``) come through
+    value (30 s per 5M dates; with `customer_rfm`'s three INTEGER scores as int32 the marts
+    gate at L took ≈ 0.3 s longer, docs/benchmarks.md, twentieth round). Postgres results (``PgResult``) come through
     ``.df()`` with Decimals converted the same way."""
     import pandas as pd
     import pyarrow as pa
