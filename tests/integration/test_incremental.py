@@ -25,7 +25,7 @@ from upsell.generate.increment import generate_next_day
 from upsell.ingest import ingest
 from upsell.marts_diff import diff_warehouses, table_count
 from upsell.pipeline import build
-from upsell.transform import run_dbt
+from upsell.transform import NIGHTLY_BUILD_FLAGS, dbt_work_dir, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ MAPPINGS = [REPO / "include" / "mappings" / "salesforce"]
 STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
            "intermediate.int_email_messages_summarised", "staging.stg_crm__activities", "staging.stg_crm__deals",
            "staging.stg_crm__contacts", "intermediate.int_account_mrr_month_ends",
-           "intermediate.int_purchases_aggregated")
+           "intermediate.int_purchases_aggregated", "intermediate.int_cpm_segment_runs")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 
@@ -60,12 +60,12 @@ def night(landing: Path, warehouse: Path, as_of: date) -> None:
     build(warehouse, as_of)
 
 
-def assert_same_as_full_refresh(warehouse: Path, as_of: date, tmp: Path) -> None:
+def assert_same_as_full_refresh(warehouse: Path, as_of: date, tmp: Path, vars_: dict | None = None) -> None:
     """Copy the warehouse, rebuild the copy with --full-refresh, compare every table."""
     full = tmp / f"full-{as_of}" / "warehouse.duckdb"
     full.parent.mkdir()
     shutil.copy(warehouse, full)
-    run_dbt("run", full, as_of, extra=["--full-refresh"])
+    run_dbt("run", full, as_of, extra=["--full-refresh"], vars_=vars_)
     assert table_count(full) >= 15
     diffs = diff_warehouses(warehouse, full, tables=STAGING)
     assert not diffs, "incremental differs from a full refresh:\n" + "\n".join(map(str, diffs))
@@ -308,3 +308,60 @@ def test_restated_subscriptions_are_recomputed(night3, tmp_path):
     assert mrr(after, cancelled["account_id"], "2023-06-01") != mrr(before, cancelled["account_id"], "2023-06-01")
     assert mrr(after, other_account, "2022-03-01") != mrr(before, other_account, "2022-03-01")
     assert_same_as_full_refresh(warehouse, as_of, tmp_path)
+
+
+CPM_RUNS = ("SELECT account_id, first_month_end, last_month_end, purchase_count, first_purchase_date, cpm_segment "
+            "FROM intermediate.int_cpm_segment_runs WHERE account_id = ? ORDER BY first_month_end")
+
+
+def test_restated_old_invoice_recomputes_cpm_runs(night3, tmp_path):
+    """A re-export voids an account's first invoice, years old. The next night (same month:
+    the incremental CPM runs keep every other account) recomputes that account's month-end
+    segments from its first one (macros/cpm_runs_incremental.sql), and nothing else differs
+    from a full refresh."""
+    _, landing, warehouse, _ = night3
+    with (landing / "billing" / "invoices_FY2023_p1.csv").open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    by_account: dict[str, list[dict]] = {}
+    for r in rows:
+        by_account.setdefault(r["account_id"], []).append(r)
+    # an account with a single-line first invoice, alone on its day, and later purchases
+    account, first = next((a, lines[0]) for a, lines in by_account.items()
+                          if len(lines) > 3 and sum(x["invoice_date"] == lines[0]["invoice_date"] for x in lines) == 1
+                          and lines[0]["status"] == "paid")
+    out = landing / "billing" / "invoices_restated_20261103.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(first | {"status": "void", "updated_at": "2026-10-30T09:00:00Z"})
+    others = "SELECT count(*), sum(hash(account_id, first_month_end, cpm_segment)) FROM intermediate.int_cpm_segment_runs "
+    before, others_before = staged(warehouse, CPM_RUNS.replace("?", repr(account))), staged(
+        warehouse, others + f"WHERE account_id <> {account!r}")
+    as_of = staged(warehouse, "SELECT max(measured_on) FROM intermediate.int_account_mrr_month_ends")[0][0]
+    night(landing, warehouse, as_of)
+    after = staged(warehouse, CPM_RUNS.replace("?", repr(account)))
+    assert before and after and before != after
+    # the night took the incremental path: it computed only the accounts left without runs
+    compiled = next((dbt_work_dir(warehouse) / "target" / "compiled").rglob("int_cpm_segment_runs.sql")).read_text()
+    assert "not in (select distinct account_id from" in compiled
+    # one purchase fewer from the first month-end on; the first purchase is a later one now
+    assert after[0][3] == before[0][3] - 1 or after[0][1] > before[0][1]
+    assert all(a[4] > before[0][4] for a in after)
+    assert staged(warehouse, others + f"WHERE account_id <> {account!r}") == others_before
+    assert_same_as_full_refresh(warehouse, as_of, tmp_path)
+
+
+def test_changed_cpm_vars_recompute_every_account(night3, tmp_path):
+    """Other cpm vars on an incremental night classify every account again, not only the
+    changed ones (the runs keep the rules they were classified with)."""
+    _, _, warehouse, _ = night3
+    as_of = staged(warehouse, "SELECT max(measured_on) FROM intermediate.int_account_mrr_month_ends")[0][0]
+    lapsed = "SELECT count(*) FILTER (WHERE is_lapsed), min(_rules), max(_rules) FROM intermediate.int_cpm_segment_runs"
+    before = staged(warehouse, lapsed)[0]
+    vars_ = {"business_tz": "Asia/Tokyo", "cpm_lapse_days": 120}
+    result = run_dbt("build", warehouse, as_of, vars_=vars_, extra=NIGHTLY_BUILD_FLAGS)
+    assert result.success
+    after = staged(warehouse, lapsed)[0]
+    assert after[1] == after[2] and after[1].endswith("|120") and before[1].endswith("|365")
+    assert after[0] > before[0]  # a shorter lapse: more lapsed runs
+    assert_same_as_full_refresh(warehouse, as_of, tmp_path, vars_=vars_)

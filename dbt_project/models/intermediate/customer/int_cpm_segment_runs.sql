@@ -1,4 +1,16 @@
-{{ config(materialized='table') }}
+{#- Incremental (macros/cpm_runs_incremental.sql): within a month a run recomputes only the
+    accounts whose purchases up to the last month-end changed (their `_purchases_fingerprint`
+    differs) and new ones; the pre-hook deletes their runs first. The first night of a month,
+    or other cpm vars, recompute everything. -#}
+{%- set recompute_all = cpm_runs_recompute_all() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ cpm_runs_delete_stale() }}"]
+    )
+}}
 
 -- The CPM segment of every customer at every month-end up to the as-of date, stored as runs:
 -- one row per stretch of consecutive month-ends an account spent in one segment
@@ -28,6 +40,17 @@ purchases as (
     from {{ ref('int_purchases_aggregated') }}
     -- purchases after the last month-end fall in the month still running
     where purchase_date <= {{ last_month_end_as_of() }}
+    {%- if not recompute_all %}
+        -- the accounts with no runs left after the pre-hook: purchases changed, or new
+        and account_id not in (select distinct account_id from {{ this }})
+    {%- endif %}
+
+),
+
+fingerprints as (
+
+    -- what each account's runs are computed from, to tell the next run whether it changed
+    {{ cpm_runs_purchases_fingerprints('purchases') }}
 
 ),
 
@@ -129,13 +152,12 @@ measured as (
 
 ),
 
-final as (
+segmented as (
 
     select
         account_id,
         first_month_end,
         last_month_end,
-        {{ as_of_date() }} as as_of_date,
         purchase_count,
         total_amount_jpy,
         first_purchase_date,
@@ -146,9 +168,19 @@ final as (
             as cpm_segment
     from measured
 
+),
+
+final as (
+
+    select
+        segmented.*,
+        {{ customer_cpm_segment_ja('segmented.cpm_segment') }} as cpm_segment_ja,
+        fingerprints.purchases_fingerprint as _purchases_fingerprint,
+        {{ cpm_runs_rules() }} as _rules
+    from segmented
+    inner join fingerprints
+        on segmented.account_id = fingerprints.account_id
+
 )
 
-select
-    *,
-    {{ customer_cpm_segment_ja('cpm_segment') }} as cpm_segment_ja
-from final
+select * from final
