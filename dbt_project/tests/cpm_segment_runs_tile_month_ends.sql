@@ -1,11 +1,21 @@
 -- Every customer's CPM runs cover each month-end from its first run on exactly once: no run
 -- is empty, each starts the month-end after the previous one ends, and the last one ends at
 -- the last month-end on or before as-of (cpm_transitions counts on that).
+-- Checks the accounts whose runs the last build wrote (the table is incremental; earlier
+-- builds' tests checked the others, and a build writes all runs of an account it recomputes):
+-- every account after a first build, a full refresh or a new month-end.
+{%- set latest = latest_batch_no(ref('int_cpm_segment_runs')) if var('key_tests_latest_batch_only') else none %}
 with
 
 runs as (
 
     select * from {{ ref('int_cpm_segment_runs') }}
+    {%- if latest is not none and latest > 1 %}
+    where account_id in (
+        select account_id from {{ ref('int_cpm_segment_runs') }}
+        where _batch_no = {{ latest }}
+    )
+    {%- endif %}
 
 ),
 

@@ -2,7 +2,10 @@
 macros/incremental.sql; `where: ... __latest_batch__`, macros/tests_where.sql): a duplicate
 of a key the last run wrote, or a null in its rows, fails them; a duplicate among rows an
 earlier run wrote and tested does not, unless var key_tests_latest_batch_only is false.
-Real dbt on a copy of the published sample's warehouse (built once: every row is batch 1)."""
+The same for the tables incremental by account: the month-ends' key test reads the rows
+sharing an account and a month with the last run's, the CPM runs' tests the accounts whose
+runs it wrote. Real dbt on a copy of the published sample's warehouse (built once: every
+row is batch 1)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.integration.duckfile import execute
@@ -31,16 +35,24 @@ def warehouse(published_sample, tmp_path) -> Path:
 
 def key_tests(warehouse: Path, tmp: Path, whole_table: bool = False) -> dict[str, str]:
     """Status of each key test of the email events: test name -> pass / fail."""
+    results = dbt_test(warehouse, tmp, "stg_email__email_events,test_name:unique "
+                       "stg_email__email_events,test_name:not_null_columns", whole_table)
+    assert len(results) == 2
+    return {name.split("_stg_")[0]: status for name, status in results.items()}
+
+
+def dbt_test(warehouse: Path, tmp: Path, select: str, whole_table: bool = False) -> dict[str, str]:
+    """``dbt test --select <select>``: test name -> pass / fail."""
     env = {**os.environ, "UPSELL_WAREHOUSE": str(warehouse), "UPSELL_EMAIL_SALT": "test-salt", AS_OF_ENV: AS_OF}
     cmd = [str(Path(sys.executable).with_name("dbt")), "test", "--project-dir", str(PROJECT_DIR),
            "--profiles-dir", str(PROJECT_DIR), "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-           "--select", "stg_email__email_events,test_name:unique stg_email__email_events,test_name:not_null_columns"]
+           "--select", *select.split()]
     if whole_table:
         cmd += ["--vars", json.dumps({"key_tests_latest_batch_only": False})]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
-    assert len(results) == 2, proc.stdout[-3000:]
-    return {r["unique_id"].split(".")[2].split("_stg_")[0]: r["status"] for r in results}
+    assert results, proc.stdout[-3000:]
+    return {r["unique_id"].split(".")[2]: r["status"] for r in results}
 
 
 def write_batch_2(warehouse: Path, *extra: str) -> None:
@@ -73,3 +85,54 @@ def test_earlier_runs_rows_are_not_tested_again_unless_asked(warehouse, tmp_path
                   f"UPDATE {EVENTS} SET message_id = NULL WHERE event_id = (SELECT min(event_id) FROM {EVENTS} WHERE _batch_no = 1)")
     assert key_tests(warehouse, tmp_path) == {"unique": "pass", "not_null_columns": "pass"}
     assert key_tests(warehouse, tmp_path / "whole", whole_table=True) == {"unique": "fail", "not_null_columns": "fail"}
+
+
+MONTH_ENDS = "intermediate.int_account_mrr_month_ends"
+RUNS = "intermediate.int_cpm_segment_runs"
+
+
+def month_ends_unique(warehouse: Path, tmp: Path, whole_table: bool = False) -> str:
+    results = dbt_test(warehouse, tmp, "int_account_mrr_month_ends,test_name:unique_combination", whole_table)
+    assert len(results) == 1
+    return next(iter(results.values()))
+
+
+def test_month_ends_key_tests_check_the_keys_the_last_run_wrote(warehouse, tmp_path):
+    """The month-ends' key test reads the rows sharing an account and a month with the last
+    run's: a duplicate of such a key fails it; one among rows only earlier runs wrote does not."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (duplicated, _), (other, other_month) = con.execute(
+        f"SELECT account_id, max(month_start) FROM {MONTH_ENDS} WHERE month_start > DATE '2024-03-01' "
+        f"AND account_id IN (SELECT account_id FROM {MONTH_ENDS} WHERE month_start = DATE '2024-03-01') "
+        "GROUP BY 1 ORDER BY 1 LIMIT 2").fetchall()
+    con.close()
+    key = f"account_id = '{duplicated}' AND month_start = DATE '2024-03-01'"
+    # batch 2 wrote a second row for a key of batch 1
+    execute(warehouse, f"INSERT INTO {MONTH_ENDS} SELECT * REPLACE (2 AS _batch_no) FROM {MONTH_ENDS} WHERE {key}")
+    assert month_ends_unique(warehouse, tmp_path / "a") == "fail"
+    # the same duplicate, both rows of batch 1, and batch 2 another account's latest month
+    execute(warehouse, f"UPDATE {MONTH_ENDS} SET _batch_no = 1 WHERE {key}",
+            f"UPDATE {MONTH_ENDS} SET _batch_no = 2 WHERE account_id = '{other}' AND month_start = DATE '{other_month}'")
+    assert month_ends_unique(warehouse, tmp_path / "b") == "pass"
+    assert month_ends_unique(warehouse, tmp_path / "c", whole_table=True) == "fail"
+
+
+def test_cpm_runs_tests_check_the_accounts_the_last_run_wrote(warehouse, tmp_path):
+    """The CPM runs' tests (a run's key, the month-ends tiled without gaps) read the accounts
+    whose runs the last build wrote."""
+    select = "int_cpm_segment_runs,test_name:unique_combination cpm_segment_runs_tile_month_ends"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    first, second = (a for (a,) in con.execute(
+        f"SELECT account_id FROM {RUNS} GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 2").fetchall())
+    con.close()
+    # batch 2 rewrote the first account's runs, with a gap before its last run
+    execute(warehouse, f"UPDATE {RUNS} SET _batch_no = 2 WHERE account_id = '{first}'",
+            f"UPDATE {RUNS} SET first_month_end = first_month_end + INTERVAL 1 MONTH WHERE account_id = '{first}' "
+            f"AND first_month_end = (SELECT max(first_month_end) FROM {RUNS} WHERE account_id = '{first}')")
+    results = dbt_test(warehouse, tmp_path / "a", select)
+    assert sorted(results.values()) == ["fail", "pass"], results
+    # the same gap, but batch 2 wrote another account's runs: only the whole-table test sees it
+    execute(warehouse, f"UPDATE {RUNS} SET _batch_no = 1 WHERE account_id = '{first}'",
+            f"UPDATE {RUNS} SET _batch_no = 2 WHERE account_id = '{second}'")
+    assert set(dbt_test(warehouse, tmp_path / "b", select).values()) == {"pass"}
+    assert sorted(dbt_test(warehouse, tmp_path / "c", select, whole_table=True).values()) == ["fail", "pass"]

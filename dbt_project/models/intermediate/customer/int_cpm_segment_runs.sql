@@ -176,7 +176,8 @@ final as (
         segmented.*,
         {{ customer_cpm_segment_ja('segmented.cpm_segment') }} as cpm_segment_ja,
         fingerprints.purchases_fingerprint as _purchases_fingerprint,
-        {{ cpm_runs_rules() }} as _rules
+        {{ cpm_runs_rules() }} as _rules,
+        {{ incremental_batch_no() }} as _batch_no
     from segmented
     inner join fingerprints
         on segmented.account_id = fingerprints.account_id
