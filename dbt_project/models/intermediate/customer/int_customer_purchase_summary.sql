@@ -1,4 +1,17 @@
-{{ config(materialized='table') }}
+{#- Incremental (macros/purchase_summary_incremental.sql): a night recomputes the accounts whose
+    purchases up to as-of changed (their `_purchases_fingerprint` differs) or that had a
+    purchase day leave one of the windows as the as-of moved; the pre-hook deletes their rows
+    first, a post-hook moves the others' as_of_date and clv_t_days on. -#}
+{%- set previous_as_of = purchase_summary_previous_as_of() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ purchase_summary_delete_stale() }}"],
+        post_hook=["{{ purchase_summary_move_as_of() }}"]
+    )
+}}
 
 -- One row per account with at least one purchase by the as-of date: the purchase facts
 -- that customer_rfm, customer_cpm, customer_ltv and customer_engagement share, so every
@@ -20,6 +33,17 @@ purchases as (
     -- staging already drops invoices dated after as-of; repeated here so the customer marts
     -- never see a future purchase whatever feeds them
     where purchase_date <= {{ as_of_date() }}
+    {%- if previous_as_of is not none %}
+        -- the accounts with no row left after the pre-hook
+        and account_id not in (select account_id from {{ this }})
+    {%- endif %}
+
+),
+
+fingerprints as (
+
+    -- what each row counts, to tell the next run whether it changed
+    {{ purchase_summary_fingerprints('purchases') }}
 
 ),
 
@@ -108,10 +132,14 @@ final as (
             when purchase_days > 1
                 then cast(revenue_jpy - first_day_revenue_jpy as double precision) / (purchase_days - 1)
             else 0
-        end as clv_monetary_value_jpy
+        end as clv_monetary_value_jpy,
+        fingerprints.purchases_fingerprint as _purchases_fingerprint,
+        {{ purchase_summary_rules() }} as _rules
     from per_account
     inner join first_days
         on per_account.account_id = first_days.account_id
+    inner join fingerprints
+        on per_account.account_id = fingerprints.account_id
 
 )
 
