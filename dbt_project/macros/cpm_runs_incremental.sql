@@ -45,17 +45,6 @@
 {% endmacro %}
 
 
-{#- Per account, the fingerprint of the purchases (`purchases`: a relation or CTE with account_id,
-    purchase_date, purchase_amount_jpy, already cut at the last month-end) its runs come from. -#}
-{% macro cpm_runs_purchases_fingerprints(purchases) %}
-    select
-        account_id,
-        {{ set_fingerprint(['purchase_date', 'purchase_amount_jpy']) }} as purchases_fingerprint
-    from {{ purchases }}
-    group by account_id
-{% endmacro %}
-
-
 {#- Pre-hook: delete the runs this run recomputes (see the top). -#}
 {% macro cpm_runs_delete_stale() %}
     {%- if not is_incremental() -%}
@@ -64,22 +53,7 @@
     {%- if cpm_runs_recompute_all() -%}
         delete from {{ this }}
     {%- else -%}
-        {%- set purchases -%}
-            (
-                select account_id, purchase_date, purchase_amount_jpy
-                from {{ ref('int_purchases_aggregated') }}
-                where purchase_date <= {{ last_month_end_as_of() }}
-            ) as purchases
-        {%- endset -%}
         delete from {{ this }}
-        where account_id not in (
-            select current_purchases.account_id
-            from ({{ cpm_runs_purchases_fingerprints(purchases) }}) as current_purchases
-            inner join (
-                select distinct account_id, _purchases_fingerprint from {{ this }}
-            ) as stored
-                on current_purchases.account_id = stored.account_id
-                and current_purchases.purchases_fingerprint = stored._purchases_fingerprint
-        )
+        where account_id in ({{ accounts_with_changed_purchases(last_month_end_as_of()) }})
     {%- endif -%}
 {% endmacro %}

@@ -56,17 +56,6 @@
 {% endmacro %}
 
 
-{#- Per account, the fingerprint of the purchases (`purchases`: a relation or CTE with
-    account_id, purchase_date, purchase_amount_jpy, cut at the as-of date) its row counts. -#}
-{% macro purchase_summary_fingerprints(purchases) %}
-    select
-        account_id,
-        {{ set_fingerprint(['purchase_date', 'purchase_amount_jpy']) }} as purchases_fingerprint
-    from {{ purchases }}
-    group by account_id
-{% endmacro %}
-
-
 {#- Pre-hook: delete the rows this run recomputes (see the top). -#}
 {% macro purchase_summary_delete_stale() %}
     {%- if not is_incremental() -%}
@@ -79,25 +68,10 @@
         {%- set day = modules.datetime.timedelta(days=1) -%}
         {%- set previous_date = modules.datetime.date.fromisoformat(previous) -%}
         {%- set as_of = modules.datetime.date.fromisoformat(as_of_text() | trim) -%}
-        {%- set purchases -%}
-            (
-                select account_id, purchase_date, purchase_amount_jpy
-                from {{ ref('int_purchases_aggregated') }}
-                where purchase_date <= {{ as_of_date() }}
-            ) as purchases
-        {%- endset -%}
         delete from {{ this }}
         where account_id in (
             -- purchases up to as-of changed (or the account has none now)
-            select coalesce(current_purchases.account_id, stored.account_id)
-            from ({{ purchase_summary_fingerprints(purchases) }}) as current_purchases
-            full outer join (
-                select account_id, _purchases_fingerprint from {{ this }}
-            ) as stored
-                on current_purchases.account_id = stored.account_id
-            where current_purchases.purchases_fingerprint is null
-                or stored._purchases_fingerprint is null
-                or current_purchases.purchases_fingerprint <> stored._purchases_fingerprint
+            {{ accounts_with_changed_purchases(as_of_date()) }}
 
             union
 

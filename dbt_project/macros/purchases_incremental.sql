@@ -61,3 +61,39 @@
         )
     {%- endif -%}
 {% endmacro %}
+
+
+{#- Per account, an order-independent fingerprint of its purchases' dates and amounts
+    (`purchases`: a relation or CTE with account_id, purchase_date, purchase_amount_jpy), as
+    the models computed from purchases per account keep it on their rows
+    (int_cpm_segment_runs, int_customer_purchase_summary). -#}
+{% macro account_purchases_fingerprints(purchases) %}
+    select
+        account_id,
+        {{ set_fingerprint(['purchase_date', 'purchase_amount_jpy']) }} as purchases_fingerprint
+    from {{ purchases }}
+    group by account_id
+{% endmacro %}
+
+
+{#- The accounts whose purchases dated up to `up_to` (a SQL date) no longer have the
+    fingerprint their rows in {{ this }} keep (`_purchases_fingerprint`), or that have rows
+    and no such purchases, or such purchases and no rows: a select of account_id. -#}
+{% macro accounts_with_changed_purchases(up_to) %}
+    {%- set purchases -%}
+        (
+            select account_id, purchase_date, purchase_amount_jpy
+            from {{ ref('int_purchases_aggregated') }}
+            where purchase_date <= {{ up_to }}
+        ) as purchases
+    {%- endset -%}
+    select coalesce(current_purchases.account_id, stored.account_id) as account_id
+    from ({{ account_purchases_fingerprints(purchases) }}) as current_purchases
+    full outer join (
+        select distinct account_id, _purchases_fingerprint from {{ this }}
+    ) as stored
+        on current_purchases.account_id = stored.account_id
+    where current_purchases.purchases_fingerprint is null
+        or stored._purchases_fingerprint is null
+        or current_purchases.purchases_fingerprint <> stored._purchases_fingerprint
+{% endmacro %}

@@ -50,7 +50,7 @@ purchases as (
 fingerprints as (
 
     -- what each account's runs are computed from, to tell the next run whether it changed
-    {{ cpm_runs_purchases_fingerprints('purchases') }}
+    {{ account_purchases_fingerprints('purchases') }}
 
 ),
 

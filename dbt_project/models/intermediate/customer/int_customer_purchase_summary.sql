@@ -43,7 +43,7 @@ purchases as (
 fingerprints as (
 
     -- what each row counts, to tell the next run whether it changed
-    {{ purchase_summary_fingerprints('purchases') }}
+    {{ account_purchases_fingerprints('purchases') }}
 
 ),
 
