@@ -40,36 +40,13 @@
 {% endmacro %}
 
 
-{#- An order-independent fingerprint of a group's rows over `columns` (an aggregate, as text):
-    equal sets of rows give equal fingerprints. DuckDB sums 64-bit row hashes into a
-    128-bit integer (no ordering, no string building); other databases take the md5 of the
-    rows' text, sorted. -#}
-{% macro set_fingerprint(columns) %}
-    {{- return(adapter.dispatch('set_fingerprint')(columns)) -}}
-{% endmacro %}
-
-{% macro duckdb__set_fingerprint(columns) -%}
-    cast(sum(hash({{ columns | join(', ') }})) as {{ dbt.type_string() }})
-{%- endmacro %}
-
-{% macro default__set_fingerprint(columns) -%}
-    {%- set row_text -%}
-        concat_ws('|'
-        {%- for column in columns -%}
-            , coalesce(cast({{ column }} as {{ dbt.type_string() }}), '~')
-        {%- endfor -%})
-    {%- endset -%}
-    md5(string_agg({{ row_text }}, ',' order by {{ row_text }}))
-{%- endmacro %}
-
-
 {#- Per account, the fingerprint of every subscription version its month-end MRR is computed
     from (`versions`: int_subscriptions_versioned or a CTE over it). -#}
 {% macro mrr_versions_fingerprints(versions) %}
     select
         account_id,
         {{ set_fingerprint(['subscription_id', 'version_no', 'mrr_jpy', 'valid_from', 'valid_to',
-                            'start_date', 'end_date']) }} as versions_fingerprint
+                            'start_date', 'end_date']) }} as fingerprint
     from {{ versions }}
     group by account_id
 {% endmacro %}
@@ -102,15 +79,11 @@
 {#- The month-end rows of accounts whose subscription versions are not the ones the rows were
     computed from (their fingerprints differ, or the account has none now). -#}
 {% macro mrr_month_ends_stale_accounts(since) %}
-    account_id not in (
-        select current_versions.account_id
-        from ({{ mrr_versions_fingerprints(ref('int_subscriptions_versioned')) }}) as current_versions
-        inner join (
-            select distinct account_id, _versions_fingerprint from {{ this }}
-        ) as stored
-            on current_versions.account_id = stored.account_id
-            and current_versions.versions_fingerprint = stored._versions_fingerprint
-    )
+    {%- set stored -%}
+        select distinct account_id, _versions_fingerprint as fingerprint from {{ this }}
+    {%- endset -%}
+    account_id in ({{ accounts_with_other_fingerprints(
+        mrr_versions_fingerprints(ref('int_subscriptions_versioned')), stored) }})
 {% endmacro %}
 
 
@@ -118,24 +91,20 @@
     MRR: the fingerprints of (month, MRR) before it, from both sides, differ (or one side has
     none). Rows of mrr_movements with mrr_end_jpy > 0 are exactly the month-end rows. -#}
 {% macro mrr_movements_changed_accounts(since) %}
-    select coalesce(month_ends.account_id, movements.account_id) as account_id
-    from (
-        select account_id, {{ set_fingerprint(['month_start', 'mrr_jpy']) }} as history
+    {%- set month_ends -%}
+        select account_id, {{ set_fingerprint(['month_start', 'mrr_jpy']) }} as fingerprint
         from {{ ref('int_account_mrr_month_ends') }}
         where month_start < cast('{{ since }}' as date)
         group by account_id
-    ) as month_ends
-    full outer join (
-        select account_id, {{ set_fingerprint(['month', 'mrr_end_jpy']) }} as history
+    {%- endset -%}
+    {%- set movements -%}
+        select account_id, {{ set_fingerprint(['month', 'mrr_end_jpy']) }} as fingerprint
         from {{ this }}
         where month < cast('{{ since }}' as date)
             and mrr_end_jpy > 0
         group by account_id
-    ) as movements
-        on month_ends.account_id = movements.account_id
-    where month_ends.history is null
-        or movements.history is null
-        or month_ends.history <> movements.history
+    {%- endset -%}
+    {{ accounts_with_other_fingerprints(month_ends, movements) }}
 {% endmacro %}
 
 

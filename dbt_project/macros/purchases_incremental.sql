@@ -70,7 +70,7 @@
 {% macro account_purchases_fingerprints(purchases) %}
     select
         account_id,
-        {{ set_fingerprint(['purchase_date', 'purchase_amount_jpy']) }} as purchases_fingerprint
+        {{ set_fingerprint(['purchase_date', 'purchase_amount_jpy']) }} as fingerprint
     from {{ purchases }}
     group by account_id
 {% endmacro %}
@@ -87,13 +87,8 @@
             where purchase_date <= {{ up_to }}
         ) as purchases
     {%- endset -%}
-    select coalesce(current_purchases.account_id, stored.account_id) as account_id
-    from ({{ account_purchases_fingerprints(purchases) }}) as current_purchases
-    full outer join (
-        select distinct account_id, _purchases_fingerprint from {{ this }}
-    ) as stored
-        on current_purchases.account_id = stored.account_id
-    where current_purchases.purchases_fingerprint is null
-        or stored._purchases_fingerprint is null
-        or current_purchases.purchases_fingerprint <> stored._purchases_fingerprint
+    {%- set stored -%}
+        select distinct account_id, _purchases_fingerprint as fingerprint from {{ this }}
+    {%- endset -%}
+    {{ accounts_with_other_fingerprints(account_purchases_fingerprints(purchases), stored) }}
 {% endmacro %}

@@ -175,7 +175,7 @@ final as (
     select
         segmented.*,
         {{ customer_cpm_segment_ja('segmented.cpm_segment') }} as cpm_segment_ja,
-        fingerprints.purchases_fingerprint as _purchases_fingerprint,
+        fingerprints.fingerprint as _purchases_fingerprint,
         {{ cpm_runs_rules() }} as _rules,
         {{ incremental_batch_no() }} as _batch_no
     from segmented

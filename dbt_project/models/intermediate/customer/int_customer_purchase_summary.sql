@@ -133,7 +133,7 @@ final as (
                 then cast(revenue_jpy - first_day_revenue_jpy as double precision) / (purchase_days - 1)
             else 0
         end as clv_monetary_value_jpy,
-        fingerprints.purchases_fingerprint as _purchases_fingerprint,
+        fingerprints.fingerprint as _purchases_fingerprint,
         {{ purchase_summary_rules() }} as _rules
     from per_account
     inner join first_days

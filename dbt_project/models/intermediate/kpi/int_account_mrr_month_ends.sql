@@ -145,7 +145,7 @@ final as (
         month_ends.is_partial,
         {{ kpi_jpy('per_account_month.mrr_jpy') }} as mrr_jpy,
         per_account_month.active_subscriptions,
-        versions_fingerprints.versions_fingerprint as _versions_fingerprint,
+        versions_fingerprints.fingerprint as _versions_fingerprint,
         {{ incremental_batch_no() }} as _batch_no
     from per_account_month
     inner join month_ends
