@@ -1,5 +1,5 @@
 {#- Incremental CPM runs (int_cpm_segment_runs): every customer's segment at every month-end,
-    computed from all its purchases dated up to the last month-end on or before as-of (6.7M
+    computed from all its purchases dated up to the last month-end on or before as-of (8.0M
     purchases at L scale, grouped and windowed again every night).
 
     Between two nights in one month the last month-end does not move, so an account's runs
