@@ -36,7 +36,7 @@ STAGING = ("staging.stg_email__email_events", "staging.stg_billing__invoices",
            "intermediate.int_email_messages_summarised", "staging.stg_crm__activities", "staging.stg_crm__deals",
            "staging.stg_crm__contacts", "intermediate.int_account_mrr_month_ends",
            "intermediate.int_purchases_aggregated", "intermediate.int_cpm_segment_runs",
-           "intermediate.int_customer_purchase_summary", "intermediate.int_email_messages_received")
+           "intermediate.int_customer_purchase_summary")
 DAY1, DAY2, DAY3 = date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)
 
 

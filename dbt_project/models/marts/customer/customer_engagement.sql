@@ -33,10 +33,10 @@ contacts as (
 
 ),
 
-received as (
+email_events as not materialized (
 
-    -- one row per message and recipient, from all the message's events (not every event)
-    select * from {{ ref('int_email_messages_received') }}
+    -- read twice below: inlined, not materialized (all 5M+ events, every column) first
+    select * from {{ ref('stg_email__email_events') }}
 
 ),
 
@@ -84,35 +84,34 @@ account_emails as (
 
 sent_in_window as (
 
-    -- messages first sent or delivered to one of their recipients in the window: only
-    -- those can have an account's first send (sent_at, below) in it. The first condition
-    -- is a cheap superset (UTC, two days' margin for any time zone) that spares most rows
-    -- the local-date conversion.
+    -- messages with a sent or delivered event in the window. Only these can have their
+    -- first such event (sent_at, below) in it, so only their events are aggregated, not
+    -- every event of the history. The first condition is a cheap superset (UTC, two days'
+    -- margin for any time zone) that spares most rows the local-date conversion.
     select distinct message_id
-    from received
-    where sent_at >= {{ dbt.dateadd('day', -(var('engagement_lookback_days') + 2), as_of_date()) }}
-        and {{ customer_in_window(local_date('sent_at'), as_of_date(), var('engagement_lookback_days')) }}
+    from email_events
+    where event_type in ('sent', 'delivered')
+        and occurred_at >= {{ dbt.dateadd('day', -(var('engagement_lookback_days') + 2), as_of_date()) }}
+        and {{ customer_in_window(local_date('occurred_at'), as_of_date(), var('engagement_lookback_days')) }}
 
 ),
 
 messages as (
 
-    -- one row per message and account (a recipient hash may be a contact of several
-    -- accounts, an account have several recipients of one message): its first send to the
-    -- account, and whether any of it bounced, was opened, was clicked
+    -- one row per message and account (a recipient hash may be a contact of several accounts)
     select
         c.account_id,
-        r.message_id,
-        min(r.sent_at) as sent_at,
-        max(r.is_bounced) as is_bounced,
-        max(r.is_opened) as is_opened,
-        max(r.is_clicked) as is_clicked
-    from received as r
+        e.message_id,
+        min(case when e.event_type in ('sent', 'delivered') then e.occurred_at end) as sent_at,
+        max(case when e.event_type = 'bounced' then 1 else 0 end) as is_bounced,
+        max(case when e.event_type = 'opened' then 1 else 0 end) as is_opened,
+        max(case when e.event_type = 'clicked' then 1 else 0 end) as is_clicked
+    from email_events as e
     inner join sent_in_window as w
-        on r.message_id = w.message_id
+        on e.message_id = w.message_id
     inner join account_emails as c
-        on r.recipient_email_hash = c.email_hash
-    group by c.account_id, r.message_id
+        on e.recipient_email_hash = c.email_hash
+    group by c.account_id, e.message_id
 
 ),
 
