@@ -13,6 +13,7 @@ compared row by row. Behaviour is also checked directly against the increment's 
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import shutil
 from datetime import date
@@ -130,6 +131,16 @@ def test_night2_recomputes_only_changed_invoices(night2):
     new = {r["invoice_id"] for r in lines if r["invoice_id"].startswith(f"INV-{DAY2:%Y%m%d}")
            and (r["invoice_id"], int(r["line_no"])) in paid}
     assert new and new <= purchases
+
+
+def test_night2_message_summary_is_incremental(night2):
+    """The night's re-exported events keep their campaign and message: the message summary
+    recomputes the messages they touched, it is not rebuilt (stg_email__email_events._moved)."""
+    _, _, warehouse, _ = night2
+    assert staged(warehouse, "SELECT count(*) FILTER (WHERE _moved) FROM staging.stg_email__email_events") == [(0,)]
+    [(latest, written, total)] = staged(warehouse, "SELECT max(_batch_no), count(*) FILTER (WHERE _batch_no = 2), "
+                                                   "count(*) FROM intermediate.int_email_messages_summarised")
+    assert latest == 2 and 0 < written < total / 5, (latest, written, total)
 
 
 def test_night2_late_rows_and_reexports_resolved(night2):
@@ -366,3 +377,52 @@ def test_changed_cpm_vars_recompute_every_account(night3, tmp_path):
     assert after[1] == after[2] and after[1].endswith("|120") and before[1].endswith("|365")
     assert after[0] > before[0]  # a shorter lapse: more lapsed runs
     assert_same_as_full_refresh(warehouse, as_of, tmp_path, vars_=vars_)
+
+
+def test_reexport_moving_an_event_recomputes_the_message_it_left(night3, tmp_path):
+    """A re-export names another campaign and message for an event (the newest version
+    wins). The message it left must lose it: the staging table holds the newest version only,
+    so the night cannot tell which message that was from it and rebuilds the message summary
+    (stg_email__email_events._moved; macros/email_messages_incremental.sql)."""
+    _, landing, warehouse, _ = night3
+    opened_once = staged(warehouse, """
+        SELECT s.campaign_id, s.message_id, any_value(e.event_id)
+        FROM intermediate.int_email_messages_summarised s
+        JOIN staging.stg_email__email_events e USING (campaign_id, message_id)
+        WHERE s.is_opened AND e.event_type = 'opened'
+        GROUP BY 1, 2 HAVING count(*) = 1 ORDER BY 1, 2 LIMIT 1""")
+    assert opened_once
+    campaign, message, event_id = opened_once[0]
+    [(other_campaign, other_message)] = staged(warehouse, f"""
+        SELECT campaign_id, message_id FROM intermediate.int_email_messages_summarised
+        WHERE campaign_id <> {campaign!r} ORDER BY 1, 2 LIMIT 1""")
+    header, row = None, None
+    for path in sorted((landing / "email").glob("email_events*.csv*")):
+        with (gzip.open(path, "rt", encoding="utf-8-sig", newline="") if path.suffix == ".gz"
+              else path.open(encoding="utf-8-sig", newline="")) as fh:
+            reader = csv.DictReader(fh)
+            row = next((r for r in reader if r["event_id"] == event_id), None)
+            header = reader.fieldnames
+        if row:
+            break
+    assert row, event_id
+    out = landing / "email" / "email_events_moved_20261103.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(row | {"campaign_id": other_campaign, "message_id": other_message})
+    summary = ("SELECT bool_or(is_opened) FROM intermediate.int_email_messages_summarised "
+               "WHERE campaign_id = ? AND message_id = ?")
+    assert staged(warehouse, summary.replace("?", "{!r}").format(campaign, message)) == [(True,)]
+    as_of = staged(warehouse, "SELECT max(as_of_date) FROM intermediate.int_campaign_windows")[0][0]
+    night(landing, warehouse, as_of)
+    assert staged(warehouse, f"SELECT campaign_id, message_id FROM staging.stg_email__email_events "
+                             f"WHERE event_id = {event_id!r}") == [(other_campaign, other_message)]
+    # the message it left has no open any more: the summary was rebuilt (batch 1 again)
+    assert staged(warehouse, summary.replace("?", "{!r}").format(campaign, message)) in ([(False,)], [(None,)])
+    assert staged(warehouse, "SELECT min(_batch_no), max(_batch_no) FROM intermediate.int_email_messages_summarised"
+                  ) == [(1, 1)]
+    assert_same_as_full_refresh(warehouse, as_of, tmp_path)
+    # the next night is incremental again (the moved event is not new any more)
+    night(landing, warehouse, as_of)
+    assert staged(warehouse, "SELECT max(_batch_no) FROM intermediate.int_email_messages_summarised") == [(2,)]

@@ -6,15 +6,18 @@
     the pre-hooks first delete exactly those rows, and the rows of campaigns gone from the
     plan (macros/email_messages_incremental.sql). As-of going backwards rebuilds it. A
     change of var machine_event_seconds / machine_user_agent_markers or of this SQL needs
-    `--full-refresh`. The result equals a full refresh (tests/integration/test_incremental.py). -#}
+    `--full-refresh`. A re-exported event that names another campaign or message than before
+    rebuilds the table (email_messages_moved_events). The result equals a full refresh
+    (tests/integration/test_incremental.py). -#}
 {%- set date_watermark = local_date('max(last_event_at)') -%}
+{%- set recompute_changed = is_incremental() and not email_messages_moved_events() -%}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=[
-            "{{ incremental_rebuild_hook(local_date('max(last_event_at)')) }}",
+            "{{ email_messages_rebuild_hook(local_date('max(last_event_at)')) }}",
             "{{ email_messages_delete_changed(local_date('max(last_event_at)')) }}",
             "{{ email_messages_delete_replanned() }}",
         ]
@@ -41,7 +44,7 @@ windows as (
 
 ),
 
-{% if is_incremental() -%}
+{% if recompute_changed -%}
 changed_messages as (
 
     -- messages with an event changed since the last run
@@ -68,7 +71,7 @@ events as (
 
     -- every event of the messages to (re)compute: all of them on a first run
     select * from all_events
-    {% if is_incremental() -%}
+    {% if recompute_changed -%}
     where exists (
         select 1 from changed_messages
         where changed_messages.campaign_id = all_events.campaign_id
@@ -330,6 +333,10 @@ final as (
         window_end_date,
         last_event_at,
         _loaded_at,
+        -- what the staging table held when the row was written: its newest load and event
+        -- (email_messages_moved_events)
+        (select max(_loaded_at) from all_events) as _events_loaded_watermark,
+        (select max(occurred_at) from all_events) as _events_occurred_watermark,
         -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
         {{ incremental_batch_no() }} as _batch_no
     from classified

@@ -67,7 +67,13 @@ ranked as (
         row_number() over (
             partition by event_id
             order by _loaded_at desc, _source_file desc, _source_line desc
-        ) as version_rank
+        ) as version_rank,
+        -- its versions name more than one campaign or message: a re-export moved it (the
+        -- message summary then cannot tell from this table which message it left, and
+        -- rebuilds: macros/email_messages_incremental.sql)
+        min(campaign_id) over (partition by event_id) <> max(campaign_id) over (partition by event_id)
+        or min(message_id) over (partition by event_id) <> max(message_id) over (partition by event_id)
+            as is_moved
     from candidates
     where event_id in (select event_id from multi_version_keys)
 
@@ -82,7 +88,8 @@ newest as (
 
     select
         *,
-        1 as version_rank
+        1 as version_rank,
+        false as is_moved
     from candidates
     where not exists (
         select 1 from multi_version_keys
@@ -105,6 +112,7 @@ final as (
         user_agent,
         _load_id,
         _loaded_at,
+        is_moved as _moved,
         -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
         {{ incremental_batch_no() }} as _batch_no
     from newest
