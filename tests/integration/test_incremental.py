@@ -411,15 +411,15 @@ def test_reexport_moving_an_event_recomputes_the_message_it_left(night3, tmp_pat
         writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerow(row | {"campaign_id": other_campaign, "message_id": other_message})
-    summary = ("SELECT bool_or(is_opened) FROM intermediate.int_email_messages_summarised "
-               "WHERE campaign_id = ? AND message_id = ?")
-    assert staged(warehouse, summary.replace("?", "{!r}").format(campaign, message)) == [(True,)]
+    opened = (f"SELECT bool_or(is_opened) FROM intermediate.int_email_messages_summarised "
+              f"WHERE campaign_id = {campaign!r} AND message_id = {message!r}")
+    assert staged(warehouse, opened) == [(True,)]
     as_of = staged(warehouse, "SELECT max(as_of_date) FROM intermediate.int_campaign_windows")[0][0]
     night(landing, warehouse, as_of)
     assert staged(warehouse, f"SELECT campaign_id, message_id FROM staging.stg_email__email_events "
                              f"WHERE event_id = {event_id!r}") == [(other_campaign, other_message)]
     # the message it left has no open any more: the summary was rebuilt (batch 1 again)
-    assert staged(warehouse, summary.replace("?", "{!r}").format(campaign, message)) in ([(False,)], [(None,)])
+    assert staged(warehouse, opened) in ([(False,)], [(None,)])
     assert staged(warehouse, "SELECT min(_batch_no), max(_batch_no) FROM intermediate.int_email_messages_summarised"
                   ) == [(1, 1)]
     assert_same_as_full_refresh(warehouse, as_of, tmp_path)

@@ -335,11 +335,17 @@ final as (
         _loaded_at,
         -- what the staging table held when the row was written: its newest load and event
         -- (email_messages_moved_events)
-        (select max(_loaded_at) from all_events) as _events_loaded_watermark,
-        (select max(occurred_at) from all_events) as _events_occurred_watermark,
+        staged.events_loaded_watermark as _events_loaded_watermark,
+        staged.events_occurred_watermark as _events_occurred_watermark,
         -- the run that wrote the row: scopes the nightly key tests (macros/incremental.sql)
         {{ incremental_batch_no() }} as _batch_no
     from classified
+    cross join (
+        select
+            max(_loaded_at) as events_loaded_watermark,
+            max(occurred_at) as events_occurred_watermark
+        from all_events
+    ) as staged
 
 )
 
