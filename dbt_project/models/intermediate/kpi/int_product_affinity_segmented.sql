@@ -20,37 +20,57 @@ purchases as (
 
 ),
 
-segmented_purchases as (
+account_products as (
 
-    select 'all' as segment_type, 'all' as segment, account_id, product_code, purchased_on
+    -- the products each account bought, with its industry. An account is in one industry
+    -- (int_affinity_purchases takes it from the account), so every count below is made per
+    -- industry from distinct rows, and the company-wide one is the sum over industries
+    select distinct account_id, industry, product_code
     from purchases
-    union all
-    select 'industry' as segment_type, industry as segment, account_id, product_code, purchased_on
-    from purchases
+
+),
+
+industry_accounts as (
+
+    select industry, count(distinct account_id) as purchasing_accounts
+    from account_products
+    group by industry
 
 ),
 
 segment_accounts as (
 
-    select segment_type, segment, count(distinct account_id) as purchasing_accounts
-    from segmented_purchases
-    group by segment_type, segment
+    select 'all' as segment_type, 'all' as segment, cast(sum(purchasing_accounts) as bigint) as purchasing_accounts
+    from industry_accounts
+    union all
+    select 'industry' as segment_type, industry as segment, purchasing_accounts
+    from industry_accounts
+
+),
+
+industry_product_customers as (
+
+    select industry, product_code, count(*) as customers
+    from account_products
+    group by industry, product_code
 
 ),
 
 product_customers as (
 
-    select segment_type, segment, product_code, count(distinct account_id) as customers
-    from segmented_purchases
-    group by segment_type, segment, product_code
+    select 'all' as segment_type, 'all' as segment, product_code, cast(sum(customers) as bigint) as customers
+    from industry_product_customers
+    group by product_code
+    union all
+    select 'industry' as segment_type, industry as segment, product_code, customers
+    from industry_product_customers
 
 ),
 
 account_pairs as (
 
     -- the ordered pairs each account bought within affinity_window_days of each other,
-    -- joined once: an account is in one industry, so the company-wide and the industry
-    -- counts below share them (the join is most of this model's time)
+    -- one row per account and pair (the join is most of this model's time)
     select distinct
         purchase_a.account_id,
         purchase_a.industry,
@@ -65,26 +85,27 @@ account_pairs as (
 
 ),
 
-segmented_pairs as (
+industry_pairs as (
 
-    select 'all' as segment_type, 'all' as segment, account_id, product_a, product_b
+    select industry, product_a, product_b, count(*) as pair_customers
     from account_pairs
-    union all
-    select 'industry' as segment_type, industry as segment, account_id, product_a, product_b
-    from account_pairs
+    group by industry, product_a, product_b
 
 ),
 
 pairs as (
 
     select
-        segment_type,
-        segment,
+        'all' as segment_type,
+        'all' as segment,
         product_a,
         product_b,
-        count(distinct account_id) as pair_customers
-    from segmented_pairs
-    group by segment_type, segment, product_a, product_b
+        cast(sum(pair_customers) as bigint) as pair_customers
+    from industry_pairs
+    group by product_a, product_b
+    union all
+    select 'industry' as segment_type, industry as segment, product_a, product_b, pair_customers
+    from industry_pairs
 
 ),
 

@@ -83,28 +83,43 @@ first_purchases as (
 
 ),
 
+first_purchase_days as (
+
+    -- accounts per first-purchase day: the periods count whole days (447k accounts ->
+    -- ~2,500 days at L before the range join below)
+    select first_purchase_date, count(*) as first_purchasers
+    from first_purchases
+    group by first_purchase_date
+
+),
+
 existing_customers as (
 
     select
         fiscal_periods.period_type,
         fiscal_periods.period_start,
-        count(first_purchases.account_id) as existing_customers
+        cast(sum(first_purchase_days.first_purchasers) as bigint) as existing_customers
     from fiscal_periods
-    inner join first_purchases
-        on first_purchases.first_purchase_date < fiscal_periods.period_start
+    inner join first_purchase_days
+        on first_purchase_days.first_purchase_date < fiscal_periods.period_start
     group by fiscal_periods.period_type, fiscal_periods.period_start
 
 ),
 
-closed_deals as (
+closed_deal_days as (
 
+    -- the closed upsell deals' counts per local day first: a day lies in one period of
+    -- each type, so the periods' sums add up whole days (2.6M deals -> ~1,300 days at L
+    -- before the range join)
     select
-        deals.*,
-        first_purchases.first_purchase_date
+        closed_date,
+        count(case when is_won then 1 end) as upsell_deals_won,
+        count(case when is_lost then 1 end) as upsell_deals_lost,
+        sum(case when is_won then amount_jpy end) as upsell_revenue_jpy
     from deals
-    left join first_purchases
-        on deals.account_id = first_purchases.account_id
-    where deals.is_won or deals.is_lost
+    where deal_type = 'upsell'
+        and (is_won or is_lost)
+    group by closed_date
 
 ),
 
@@ -113,23 +128,49 @@ deal_counts as (
     select
         fiscal_periods.period_type,
         fiscal_periods.period_start,
-        count(distinct case
-            when closed_deals.is_won and closed_deals.deal_type = 'upsell'
-                and closed_deals.first_purchase_date < fiscal_periods.period_start
-                then closed_deals.account_id
-        end) as upsold_customers,
-        count(distinct case
-            when closed_deals.is_won and closed_deals.deal_type = 'cross_sell'
-                and closed_deals.first_purchase_date < fiscal_periods.period_start
-                then closed_deals.account_id
-        end) as cross_sold_customers,
-        count(case when closed_deals.is_won and closed_deals.deal_type = 'upsell' then 1 end) as upsell_deals_won,
-        count(case when closed_deals.is_lost and closed_deals.deal_type = 'upsell' then 1 end) as upsell_deals_lost,
-        sum(case when closed_deals.is_won and closed_deals.deal_type = 'upsell' then closed_deals.amount_jpy end) as upsell_revenue_jpy
+        cast(sum(closed_deal_days.upsell_deals_won) as bigint) as upsell_deals_won,
+        cast(sum(closed_deal_days.upsell_deals_lost) as bigint) as upsell_deals_lost,
+        sum(closed_deal_days.upsell_revenue_jpy) as upsell_revenue_jpy
     from fiscal_periods
-    inner join closed_deals
-        on closed_deals.closed_date >= fiscal_periods.period_start
-        and closed_deals.closed_date <= fiscal_periods.period_end
+    inner join closed_deal_days
+        on closed_deal_days.closed_date >= fiscal_periods.period_start
+        and closed_deal_days.closed_date <= fiscal_periods.period_end
+    group by fiscal_periods.period_type, fiscal_periods.period_start
+
+),
+
+won_customer_days as (
+
+    -- each account's won upsell / cross-sell deals, one row per type and day, with its
+    -- first purchase (joined once per deal, before the periods multiply the rows)
+    select distinct
+        deals.account_id,
+        deals.deal_type,
+        deals.closed_date,
+        first_purchases.first_purchase_date
+    from deals
+    inner join first_purchases
+        on deals.account_id = first_purchases.account_id
+    where deals.is_won
+        and deals.deal_type in ('upsell', 'cross_sell')
+
+),
+
+customer_counts as (
+
+    -- existing customers (first purchase before the period) with such a deal in the period
+    select
+        fiscal_periods.period_type,
+        fiscal_periods.period_start,
+        count(distinct case when won_customer_days.deal_type = 'upsell' then won_customer_days.account_id end)
+            as upsold_customers,
+        count(distinct case when won_customer_days.deal_type = 'cross_sell' then won_customer_days.account_id end)
+            as cross_sold_customers
+    from fiscal_periods
+    inner join won_customer_days
+        on won_customer_days.closed_date >= fiscal_periods.period_start
+        and won_customer_days.closed_date <= fiscal_periods.period_end
+        and won_customer_days.first_purchase_date < fiscal_periods.period_start
     group by fiscal_periods.period_type, fiscal_periods.period_start
 
 ),
@@ -252,8 +293,8 @@ joined as (
         fiscal_periods.fiscal_quarter,
         fiscal_periods.is_partial,
         coalesce(existing_customers.existing_customers, 0) as existing_customers,
-        coalesce(deal_counts.upsold_customers, 0) as upsold_customers,
-        coalesce(deal_counts.cross_sold_customers, 0) as cross_sold_customers,
+        coalesce(customer_counts.upsold_customers, 0) as upsold_customers,
+        coalesce(customer_counts.cross_sold_customers, 0) as cross_sold_customers,
         coalesce(lead_counts.upsell_leads, 0) as upsell_leads,
         coalesce(lead_counts.upsell_leads_won, 0) as upsell_leads_won,
         coalesce(deal_counts.upsell_deals_won, 0) as upsell_deals_won,
@@ -276,6 +317,9 @@ joined as (
     left join deal_counts
         on fiscal_periods.period_type = deal_counts.period_type
         and fiscal_periods.period_start = deal_counts.period_start
+    left join customer_counts
+        on fiscal_periods.period_type = customer_counts.period_type
+        and fiscal_periods.period_start = customer_counts.period_start
     left join lead_counts
         on fiscal_periods.period_type = lead_counts.period_type
         and fiscal_periods.period_start = lead_counts.period_start

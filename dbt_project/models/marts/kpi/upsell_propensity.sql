@@ -125,7 +125,7 @@ portfolios as (
     -- portfolio is worked out once (thousands of portfolios, not every account's pairs)
     select
         account_id,
-        {{ dbt.listagg('product_code', "'|'", 'order by product_code') }} as portfolio
+        {{ sorted_listagg('product_code', "'|'") }} as portfolio
     from account_products
     group by account_id
 
