@@ -111,6 +111,13 @@ messages as (
         on e.message_id = w.message_id
     inner join account_emails as c
         on e.recipient_email_hash = c.email_hash
+    -- implied by the join with sent_in_window, and a range the scan can check against each
+    -- row group's min/max: where message ids grow with send time (the generator's do) the
+    -- window's messages are a few row groups (at L 2.2M of 50.6M events read, the node's CPU
+    -- 4.4 -> 2.7 s); other ids prune nothing and cost two tiny aggregates. DuckDB does not
+    -- push the join's own filter into the scan (short ids are compressed for the join first).
+    where e.message_id >= (select min(message_id) from sent_in_window)
+        and e.message_id <= (select max(message_id) from sent_in_window)
     group by c.account_id, e.message_id
 
 ),
