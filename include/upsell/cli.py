@@ -201,7 +201,8 @@ def run_one(args: argparse.Namespace, as_of: date, run_id: str | None, t0: float
         print(report.summary())
     if res.published:
         print(f"Published {len(res.published.rows)} marts for BI: {res.published.serving_file} "
-              f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet")
+              f"(open read-only) and {res.published.parquet_dir}/<mart>.parquet "
+              f"(history marts: <mart>/<as_of_date>.parquet)")
     elif res.pg_published:
         from upsell.target import pg_settings
 

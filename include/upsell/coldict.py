@@ -20,7 +20,9 @@ HEADER = """# Column dictionary (marts)
 Generated from the dbt models' YAML by `make columns` (`python -m upsell.coldict`): do not
 edit by hand; change the model's YAML and regenerate. Every mart is served read-only in
 `<serving>/upsell.duckdb` (schema `marts`) and as `<serving>/parquet/current/<mart>.parquet`
-(see [bi.md](bi.md)). 日本語 / English labels are given where the spec defines them.
+(a history mart, `<name>_history`, as a folder of one file per snapshot:
+`<serving>/parquet/current/<mart>/<as_of_date>.parquet`; see [bi.md](bi.md)). 日本語 / English
+labels are given where the spec defines them.
 """
 
 

@@ -89,12 +89,15 @@ def mart_assets() -> list:
 
 
 def mart_asset(mart: str):
-    """The Asset of a published mart: the URI of its served Parquet file. The name is the
+    """The Asset of a published mart: the URI of its served Parquet file (a history mart's
+    folder of snapshot files, ``upsell.publish.parquet_path``). The name is the
     URI (Airflow's default), so two deployments with different serving folders sharing one
     metadata DB never claim the same asset name for different files."""
     from airflow.sdk import Asset
 
-    return Asset(uri=f"file://{serving_dir() / 'parquet' / 'current' / (mart + '.parquet')}", group="upsell_marts")
+    from upsell.publish import parquet_path
+
+    return Asset(uri=f"file://{serving_dir() / 'parquet' / 'current' / parquet_path(mart)}", group="upsell_marts")
 
 
 def dbt_task_group(as_of: str):

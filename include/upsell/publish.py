@@ -5,6 +5,10 @@ BI never opens); they are copied into a brand-new serving DuckDB file and a new 
 folder (``stage_publish``: hidden names nobody reads; ``run_nightly`` copies while the marts
 gate validates), which replace the published ones with atomic renames only after
 validation has passed (``StagedPublish.commit``; ``discard`` otherwise).
+Each mart is one Parquet file, ``<mart>.parquet``, except the history marts (one snapshot
+per ``as_of_date``, named ``<name>_history``): a folder ``<mart>/`` with one file per
+snapshot, ``<as_of_date>.parquet``, so that a night writes only its own snapshot and links
+the others from the version it replaces (:func:`parquet_path`).
 A BI reader that has the old file open keeps reading the old, complete version (the
 rename does not touch the open inode) and is never locked out — DuckDB allows one writer
 per file, and the writer here never writes to a file a reader has open. New readers see
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 SERVING_FILE = "upsell.duckdb"  # not marts.duckdb: its catalog name would clash with schema marts
 PARQUET_DIR = "parquet"
 KEEP_PARQUET_VERSIONS = 3
+HISTORY_SUFFIX = "_history"
 
 
 @dataclass
@@ -40,6 +45,27 @@ class PublishResult:
 
 def default_serving_dir(warehouse: Path) -> Path:
     return Path(os.environ.get("UPSELL_SERVING_DIR") or Path(warehouse).resolve().parent / "serving")
+
+
+def is_history_mart(mart: str) -> bool:
+    """A history mart keeps one snapshot per ``as_of_date`` (customer_cpm_history, ...); the
+    name decides, so the Parquet layout is known before any data (DAG assets, BI recipes)."""
+    return mart.endswith(HISTORY_SUFFIX)
+
+
+def parquet_path(mart: str) -> str:
+    """Where ``mart`` is served under a Parquet version (``parquet/current/``): the file
+    ``<mart>.parquet``, or for a history mart the folder ``<mart>`` of ``<as_of_date>.parquet``
+    files, each a whole snapshot with every column (``as_of_date`` included), which DuckDB
+    (``read_parquet('<mart>/*.parquet')``), pandas / pyarrow (the folder) and Power BI's
+    folder connector read as one table. One file rewritten every night grew with the history
+    (docs/benchmarks.md, twenty-fourth round)."""
+    return mart if is_history_mart(mart) else f"{mart}.parquet"
+
+
+def parquet_glob(mart: str) -> str:
+    """What ``read_parquet`` reads for ``mart``, relative to a Parquet version."""
+    return f"{mart}/*.parquet" if is_history_mart(mart) else parquet_path(mart)
 
 
 def _safe(text: str) -> str:
@@ -120,6 +146,8 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
             raise RuntimeError(f"no marts to publish in {warehouse} (schema marts is empty)")
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{db}".marts')
         served_marts = _tables(con, db)
+        current = serving_dir / PARQUET_DIR / "current"
+        previous = current.resolve() if current.is_dir() else None
         stale = {mart: _stale_snapshots(con, db, mart, columns, served_marts.get(mart), as_of)
                  for mart, columns in marts.items()}
         # what is copied whole is dropped first, and the freed blocks are written again
@@ -136,7 +164,11 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
                 con.execute(f"INSERT INTO {target} SELECT * FROM wh.marts.{mart} "
                             f"WHERE as_of_date IN (SELECT unnest(?::DATE[]))", [dates])
             staged.rows[mart] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            con.execute(f"""COPY "{db}".marts.{mart} TO '{parquet_version / (mart + '.parquet')}' (FORMAT parquet)""")
+            if is_history_mart(mart):
+                _write_snapshots(con, target, parquet_version / parquet_path(mart),
+                                 previous / parquet_path(mart) if previous else None, dates)
+            else:
+                con.execute(f"COPY {target} TO {_lit(parquet_version / parquet_path(mart))} (FORMAT parquet)")
         mart_comments.apply(con, db, marts, mart_comments.manifest_for(Path(warehouse)))
         con.execute(f"""CREATE OR REPLACE TABLE "{db}".marts._publish AS
             SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
@@ -185,6 +217,43 @@ def _stale_snapshots(con, db: str, mart: str, columns: list[tuple], served_colum
         return None
     have = dict(con.execute(f'SELECT as_of_date, count(*) FROM "{db}".marts.{mart} GROUP BY 1').fetchall())
     return sorted({as_of} | {d for d in counts.keys() | have.keys() if counts.get(d) != have.get(d)})
+
+
+def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewrite: list[date] | None) -> None:
+    """A history mart's Parquet folder: one file per ``as_of_date`` of ``table``.
+
+    A snapshot that publish did not have to write again in the serving file (not in
+    ``rewrite``; None: all of them) is hard-linked from the previous version's folder when
+    its file there has the same row count, the same test as :func:`_stale_snapshots` makes
+    for the serving file (and it guards against a previous version that is not the served
+    file's: a publish stopped between its two switches). Everything else is written. A link
+    costs no I/O and keeps the previous version intact: versions are never modified, only
+    pruned (an unlink)."""
+    folder.mkdir()
+    counts = dict(con.execute(f"SELECT as_of_date, count(*) FROM {table} GROUP BY 1").fetchall())
+    if None in counts:
+        raise ValueError(f"{table}: a history mart's as_of_date must not be null")
+    linkable: dict[date, int] = {}
+    if previous is not None and previous.is_dir() and rewrite is not None:
+        candidates = [previous / f"{d.isoformat()}.parquet" for d in counts if d not in rewrite]
+        candidates = [str(p) for p in candidates if p.is_file()]
+        if candidates:
+            linkable = {date.fromisoformat(Path(name).stem): rows for name, rows in con.execute(
+                "SELECT file_name, num_rows FROM parquet_file_metadata(?::VARCHAR[])", [candidates]).fetchall()}
+    for as_of_date, rows in sorted(counts.items()):
+        name = f"{as_of_date.isoformat()}.parquet"
+        if linkable.get(as_of_date) == rows:
+            try:
+                os.link(previous / name, folder / name)
+                continue
+            except OSError:  # a file system without hard links: write it
+                pass
+        con.execute(f"COPY (SELECT * FROM {table} WHERE as_of_date = DATE '{as_of_date.isoformat()}') "
+                    f"TO {_lit(folder / name)} (FORMAT parquet)")
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _prune(root: Path, keep: int, current: str) -> None:

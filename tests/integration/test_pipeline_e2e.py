@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from upsell.publish import publish
+from upsell.publish import parquet_glob, parquet_path, publish
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "include" / "sample"
@@ -82,6 +82,22 @@ def test_every_spec_mart_is_served_in_duckdb_and_parquet(built):
         assert (root / "wh" / "serving" / "parquet" / "current" / f"{mart}.parquet").exists()
         n = con.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0]
         assert n > 0, mart
+
+
+def test_history_marts_are_served_as_one_parquet_file_per_snapshot(built):
+    """A history mart's Parquet is a folder with one file per as_of_date, which read as one
+    table gives the served DuckDB table's rows."""
+    root, *_ = built
+    current = root / "wh" / "serving" / "parquet" / "current"
+    con = serving(root)
+    for mart in ("customer_cpm_history", "upsell_propensity_history"):
+        dates = [r[0] for r in con.execute(f"SELECT DISTINCT as_of_date FROM marts.{mart} ORDER BY 1").fetchall()]
+        assert dates, mart
+        assert sorted(p.name for p in (current / parquet_path(mart)).iterdir()) == [f"{d}.parquet" for d in dates]
+        files = f"read_parquet('{current / parquet_glob(mart)}')"
+        for a, b in ((f"marts.{mart}", files), (files, f"marts.{mart}")):
+            assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
+                               ).fetchone()[0] == 0, (mart, a)
 
 
 def test_served_marts_carry_the_model_yaml_descriptions(built):

@@ -2,7 +2,8 @@
 history snapshots that changed: whatever the warehouse's marts went through between two
 publishes (a new night, a backfill of an earlier date, a mart's columns changed, a mart
 dropped), the served DuckDB file and Parquet files equal the warehouse's marts, row for row
-(real DuckDB files)."""
+(real DuckDB files). A history mart's Parquet is a folder of one file per snapshot, and the
+snapshots a night did not change are links to the previous version's files."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from upsell.publish import SERVING_FILE, publish
+from upsell.publish import PARQUET_DIR, SERVING_FILE, parquet_glob, parquet_path, publish
 
 D1, D2, D3 = date(2026, 10, 29), date(2026, 10, 30), date(2026, 10, 31)
 HISTORY = "upsell_propensity_history"
@@ -64,7 +65,7 @@ def assert_served_equals_warehouse(warehouse: Path, as_of: date) -> None:
                                             "ORDER BY 1").fetchall()]
         assert served == marts
         for mart in marts:
-            parquet = f"read_parquet('{result.parquet_dir / (mart + '.parquet')}')"
+            parquet = f"read_parquet('{result.parquet_dir / parquet_glob(mart)}')"
             for copy in (f"served.marts.{mart}", parquet):
                 for a, b in ((f"wh.marts.{mart}", copy), (copy, f"wh.marts.{mart}")):
                     assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
@@ -104,3 +105,42 @@ def test_the_serving_file_does_not_grow_with_republished_marts(warehouse):
         sizes.append(serving.stat().st_size)
     # blocks freed by replacing a mart are reused by the next night's copy of it
     assert sizes[-1] <= sizes[1] * 1.5, sizes
+
+
+def snapshot_files(warehouse: Path) -> dict[str, tuple[int, int]]:
+    """The served history folder: file name -> (inode, row count)."""
+    folder = warehouse.parent / "serving" / PARQUET_DIR / "current" / parquet_path(HISTORY)
+    con = duckdb.connect()
+    try:
+        return {f.name: (f.stat().st_ino, con.execute(f"SELECT count(*) FROM read_parquet('{f}')").fetchone()[0])
+                for f in sorted(folder.iterdir())}
+    finally:
+        con.close()
+
+
+def test_a_night_writes_only_its_own_snapshot_file(warehouse):
+    publish(warehouse, "night-2", D2, warehouse.parent / "serving")
+    before = snapshot_files(warehouse)
+    assert sorted(before) == [f"{D1}.parquet", f"{D2}.parquet"]
+    night(warehouse, D3, accounts=33)
+    publish(warehouse, "night-3", D3, warehouse.parent / "serving")
+    after = snapshot_files(warehouse)
+    assert sorted(after) == [f"{D1}.parquet", f"{D2}.parquet", f"{D3}.parquet"]
+    # the unchanged snapshots are the previous version's files (one inode), the night's is new
+    assert after[f"{D1}.parquet"] == before[f"{D1}.parquet"]
+    assert after[f"{D2}.parquet"] == before[f"{D2}.parquet"]
+    assert after[f"{D3}.parquet"][1] == 33
+
+
+def test_a_previous_file_that_disagrees_with_the_served_one_is_written_again(warehouse):
+    """A publish stopped between its two switches serves a DuckDB file newer than the Parquet
+    version: a snapshot whose row count differs there is written, not linked."""
+    serving = warehouse.parent / "serving"
+    publish(warehouse, "night-2", D2, serving)
+    stale = serving / PARQUET_DIR / "current" / parquet_path(HISTORY) / f"{D1}.parquet"
+    stale.unlink()  # the previous version's D1 file replaced by one of another night's size
+    sql(warehouse.parent / "other.duckdb", f"COPY (SELECT 'A' || i AS account_id, DATE '{D1}' AS as_of_date, "
+                                           f"0.5 AS score FROM range(7) AS t(i)) TO '{stale}' (FORMAT parquet)")
+    night(warehouse, D3, accounts=33)
+    assert_served_equals_warehouse(warehouse, D3)
+    assert snapshot_files(warehouse)[f"{D1}.parquet"][1] == 30

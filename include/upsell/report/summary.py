@@ -41,7 +41,7 @@ def print_summary(warehouse: Path) -> int:
             serving = default_serving_dir(warehouse)
             print(f"Last publish: run {last[0]}, as of {last[1]}: {last[3]} marts, {last[4]:,} rows")
             print(f"  BI: {serving / SERVING_FILE} (schema marts, open read-only), "
-                  f"{serving / PARQUET_DIR / 'current'}/<mart>.parquet")
+                  f"{serving / PARQUET_DIR / 'current'}/<mart>.parquet (history marts: <mart>/<as_of_date>.parquet)")
         else:
             print("Nothing published yet.")
         docs = data_docs_index(warehouse)
