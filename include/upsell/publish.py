@@ -224,11 +224,13 @@ def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewri
 
     A snapshot that publish did not have to write again in the serving file (not in
     ``rewrite``; None: all of them) is hard-linked from the previous version's folder when
-    its file there has the same row count, the same test as :func:`_stale_snapshots` makes
-    for the serving file (and it guards against a previous version that is not the served
-    file's: a publish stopped between its two switches). Everything else is written. A link
-    costs no I/O and keeps the previous version intact: versions are never modified, only
-    pruned (an unlink)."""
+    its file there has the same row count and the folder the same columns, the tests
+    :func:`_stale_snapshots` makes for the serving file (they also guard against a previous
+    version that is not the served file's: a publish stopped between its two switches).
+    Every folder this writes has one schema (its files are written from one table or linked
+    after this check), so one file's columns are the folder's. Everything else is written.
+    A link costs no I/O and keeps the previous version intact: versions are never modified,
+    only pruned (an unlink)."""
     folder.mkdir()
     counts = dict(con.execute(f"SELECT as_of_date, count(*) FROM {table} GROUP BY 1").fetchall())
     if None in counts:
@@ -237,7 +239,7 @@ def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewri
     if previous is not None and previous.is_dir() and rewrite is not None:
         candidates = [previous / f"{d.isoformat()}.parquet" for d in counts if d not in rewrite]
         candidates = [str(p) for p in candidates if p.is_file()]
-        if candidates:
+        if candidates and _columns(con, f"read_parquet({_lit(candidates[0])})") == _columns(con, table):
             linkable = {date.fromisoformat(Path(name).stem): rows for name, rows in con.execute(
                 "SELECT file_name, num_rows FROM parquet_file_metadata(?::VARCHAR[])", [candidates]).fetchall()}
     for as_of_date, rows in sorted(counts.items()):
@@ -252,7 +254,11 @@ def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewri
                     f"TO {_lit(folder / name)} (FORMAT parquet)")
 
 
-def _lit(path: Path) -> str:
+def _columns(con, relation: str) -> list[tuple]:
+    return [(name, dtype) for name, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def _lit(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 

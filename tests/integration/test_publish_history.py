@@ -144,3 +144,20 @@ def test_a_previous_file_that_disagrees_with_the_served_one_is_written_again(war
     night(warehouse, D3, accounts=33)
     assert_served_equals_warehouse(warehouse, D3)
     assert snapshot_files(warehouse)[f"{D1}.parquet"][1] == 30
+
+
+def test_a_previous_folder_with_other_columns_is_written_again(warehouse):
+    """The served file has the new columns but the Parquet version before it the old ones (a
+    publish stopped between its switches): no old-schema file is linked into the new folder."""
+    serving = warehouse.parent / "serving"
+    publish(warehouse, "night-2", D2, serving)
+    folder = serving / PARQUET_DIR / "current" / parquet_path(HISTORY)
+    sql(warehouse, f"ALTER TABLE marts.{HISTORY} ADD COLUMN is_excluded BOOLEAN",
+        f"UPDATE marts.{HISTORY} SET is_excluded = score > 50")
+    previous = folder.resolve()
+    publish(warehouse, "night-2-again", D2, serving)  # serves the new columns
+    (serving / PARQUET_DIR / "current").unlink()  # ... but BI still saw the old version
+    (serving / PARQUET_DIR / "current").symlink_to(previous.parent.relative_to(serving / PARQUET_DIR))
+    sql(warehouse, f"INSERT INTO marts.{HISTORY} SELECT 'A' || i, DATE '{D3}', i % 100, i % 100 > 50 "
+                   "FROM range(33) AS t(i)")
+    assert_served_equals_warehouse(warehouse, D3)
