@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from upsell import mart_comments
+from upsell.sqlparse import lit
 from upsell.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def parquet_path(mart: str) -> str:
 
 def parquet_glob(mart: str) -> str:
     """What ``read_parquet`` reads for ``mart``, relative to a Parquet version."""
-    return f"{mart}/*.parquet" if is_history_mart(mart) else parquet_path(mart)
+    path = parquet_path(mart)
+    return f"{path}/*.parquet" if is_history_mart(mart) else path
 
 
 def _safe(text: str) -> str:
@@ -168,7 +170,7 @@ def stage_publish(warehouse: Path, run_id: str, as_of: date, serving_dir: Path |
                 _write_snapshots(con, target, parquet_version / parquet_path(mart),
                                  previous / parquet_path(mart) if previous else None, dates)
             else:
-                con.execute(f"COPY {target} TO {_lit(parquet_version / parquet_path(mart))} (FORMAT parquet)")
+                con.execute(f"COPY {target} TO {lit(str(parquet_version / parquet_path(mart)))} (FORMAT parquet)")
         mart_comments.apply(con, db, marts, mart_comments.manifest_for(Path(warehouse)))
         con.execute(f"""CREATE OR REPLACE TABLE "{db}".marts._publish AS
             SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of_date, ?::TIMESTAMPTZ AS published_at""",
@@ -239,7 +241,7 @@ def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewri
     if previous is not None and previous.is_dir() and rewrite is not None:
         candidates = [previous / f"{d.isoformat()}.parquet" for d in counts if d not in rewrite]
         candidates = [str(p) for p in candidates if p.is_file()]
-        if candidates and _columns(con, f"read_parquet({_lit(candidates[0])})") == _columns(con, table):
+        if candidates and _columns(con, f"read_parquet({lit(candidates[0])})") == _columns(con, table):
             linkable = {date.fromisoformat(Path(name).stem): rows for name, rows in con.execute(
                 "SELECT file_name, num_rows FROM parquet_file_metadata(?::VARCHAR[])", [candidates]).fetchall()}
     for as_of_date, rows in sorted(counts.items()):
@@ -251,15 +253,11 @@ def _write_snapshots(con, table: str, folder: Path, previous: Path | None, rewri
             except OSError:  # a file system without hard links: write it
                 pass
         con.execute(f"COPY (SELECT * FROM {table} WHERE as_of_date = DATE '{as_of_date.isoformat()}') "
-                    f"TO {_lit(folder / name)} (FORMAT parquet)")
+                    f"TO {lit(str(folder / name))} (FORMAT parquet)")
 
 
 def _columns(con, relation: str) -> list[tuple]:
     return [(name, dtype) for name, dtype, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
-
-
-def _lit(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _prune(root: Path, keep: int, current: str) -> None:
