@@ -94,14 +94,24 @@ columns: dbt_project/target/manifest.json  ## regenerate docs/columns.md (column
 report: setup  ## rebuild the nightly HTML report from the served marts (var/serving/report/latest.html)
 	$(BIN)/upsell report --serving $(dir $(WAREHOUSE))serving
 
-test: setup browser  ## set up, then run every test (unit + integration)
+test: setup browser  ## set up, then run every test (unit + integration) and the linters
 	@echo ">> running the test suite"
 	$(BIN)/python -m pytest -q
-	@echo ">> linting (ruff, incl. Airflow rules)"
-	$(BIN)/ruff check dags include tests
+	@$(MAKE) --no-print-directory lint-only
 
-lint: setup  ## ruff
+lint: setup lint-only  ## ruff (incl. Airflow rules) and sqlfluff (dbt templater) on the dbt models and tests
+
+# sqlfluff renders every model and test with dbt (refs, macros, vars) against a scratch, empty
+# warehouse under var/lint (so incremental models are linted as their first run), compiling into
+# var/lint/target (.sqlfluff) and leaving dbt_project/target alone. The salt and as-of date are
+# placeholders that only let dbt compile; nothing is built.
+SQLFLUFF_ENV = UPSELL_WAREHOUSE=$(CURDIR)/var/lint/warehouse.duckdb UPSELL_EMAIL_SALT=sqlfluff-compile-only UPSELL_AS_OF=2026-01-01
+lint-only:
+	@echo ">> linting Python (ruff, incl. Airflow rules)"
 	$(BIN)/ruff check dags include tests
+	@echo ">> linting SQL (sqlfluff, dbt templater: dbt_project/models, dbt_project/tests)"
+	@mkdir -p var/lint
+	$(SQLFLUFF_ENV) $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --processes 2 --disable-progress-bar
 
 bench-ingest: setup  ## benchmark ingestion vs bare DuckDB read_csv on M-scale email events
 	$(BIN)/python -m upsell.bench.ingest --scale M --out bench-data
@@ -130,4 +140,4 @@ bench-clv: setup  ## predictive CLV fit + scoring time at 50k..500k synthetic cu
 bench-dag-parse: setup  ## DAG parse time (median of 5 fresh interpreters)
 	$(BIN)/python -m upsell.bench.dag_parse --rounds 5
 
-.PHONY: help setup manifest run run-cli test lint bench bench-nightly bench-ingest bench-deployed bench-clv bench-dag-parse bench-targets clean browser columns report
+.PHONY: help setup manifest run run-cli test lint lint-only bench bench-nightly bench-ingest bench-deployed bench-clv bench-dag-parse bench-targets clean browser columns report

@@ -40,9 +40,10 @@
 {%- endmacro %}
 
 
-{#- The highest `_batch_no` of an incremental table (macros/incremental.sql), or none. -#}
+{#- The highest `_batch_no` of an incremental table (macros/incremental.sql), or none; none
+    too before the table exists, so that `dbt compile` (and sqlfluff) work on a new warehouse. -#}
 {% macro latest_batch_no(relation) -%}
-    {%- if not execute -%}
+    {%- if not execute or load_relation(relation) is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set value = run_query('select max(_batch_no) from ' ~ relation).columns[0].values()[0] -%}

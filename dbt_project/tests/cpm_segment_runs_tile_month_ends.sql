@@ -38,6 +38,7 @@ where
     or first_month_end <> cast({{ dbt.last_day('first_month_end', 'month') }} as date)
     or (
         previous_last_month_end is not null
-        and first_month_end <> cast({{ dbt.last_day(dbt.dateadd('month', 1, 'previous_last_month_end'), 'month') }} as date)
+        and first_month_end
+        <> cast({{ dbt.last_day(dbt.dateadd('month', 1, 'previous_last_month_end'), 'month') }} as date)
     )
     or (next_first_month_end is null and last_month_end <> {{ last_month_end_as_of() }})

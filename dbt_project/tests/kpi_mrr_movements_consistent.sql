@@ -20,13 +20,19 @@ checked as (
         *,
         case
             when delta_jpy <> mrr_end_jpy - mrr_start_jpy then 'delta is not end - start'
-            when movement in ('new', 'reactivation') and not (mrr_start_jpy = 0 and mrr_end_jpy > 0) then 'new/reactivation must go from 0 to > 0'
+            when movement in ('new', 'reactivation') and not (mrr_start_jpy = 0 and mrr_end_jpy > 0)
+                then 'new/reactivation must go from 0 to > 0'
             when movement = 'churn' and not (mrr_start_jpy > 0 and mrr_end_jpy = 0) then 'churn must go from > 0 to 0'
-            when movement = 'expansion' and not (mrr_start_jpy > 0 and mrr_end_jpy > mrr_start_jpy) then 'expansion must grow from > 0'
-            when movement = 'contraction' and not (mrr_end_jpy > 0 and mrr_end_jpy < mrr_start_jpy) then 'contraction must shrink and stay > 0'
-            when movement = 'flat' and not (mrr_start_jpy > 0 and mrr_end_jpy = mrr_start_jpy) then 'flat must be unchanged and > 0'
-            when previous_month = {{ kpi_add_months('month', -1) }} and mrr_start_jpy <> previous_end_jpy then 'start is not the previous month end'
-            when (previous_month is null or previous_month <> {{ kpi_add_months('month', -1) }}) and mrr_start_jpy <> 0 then 'start must be 0 after a month without MRR'
+            when movement = 'expansion' and not (mrr_start_jpy > 0 and mrr_end_jpy > mrr_start_jpy)
+                then 'expansion must grow from > 0'
+            when movement = 'contraction' and not (mrr_end_jpy > 0 and mrr_end_jpy < mrr_start_jpy)
+                then 'contraction must shrink and stay > 0'
+            when movement = 'flat' and not (mrr_start_jpy > 0 and mrr_end_jpy = mrr_start_jpy)
+                then 'flat must be unchanged and > 0'
+            when previous_month = {{ kpi_add_months('month', -1) }} and mrr_start_jpy <> previous_end_jpy
+                then 'start is not the previous month end'
+            when (previous_month is null or previous_month <> {{ kpi_add_months('month', -1) }}) and mrr_start_jpy <> 0
+                then 'start must be 0 after a month without MRR'
         end as problem
     from movements
 

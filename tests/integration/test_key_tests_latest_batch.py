@@ -136,3 +136,23 @@ def test_cpm_runs_tests_check_the_accounts_the_last_run_wrote(warehouse, tmp_pat
             f"UPDATE {RUNS} SET _batch_no = 2 WHERE account_id = '{second}'")
     assert set(dbt_test(warehouse, tmp_path / "b", select).values()) == {"pass"}
     assert sorted(dbt_test(warehouse, tmp_path / "c", select, whole_table=True).values()) == ["fail", "pass"]
+
+
+def test_project_compiles_before_any_build(tmp_path):
+    """`dbt compile` on a new, empty warehouse: the scoped tests ask for the latest batch of
+    tables that do not exist yet, and must compile to the whole-table test instead of
+    failing on the missing relation (the dbt templater of `make lint` compiles this way)."""
+    env = {**os.environ, "UPSELL_WAREHOUSE": str(tmp_path / "new.duckdb"), "UPSELL_EMAIL_SALT": "test-salt",
+           AS_OF_ENV: AS_OF}
+    target = tmp_path / "target"
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "compile", "--project-dir", str(PROJECT_DIR),
+         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target), "--log-path", str(tmp_path / "logs"),
+         "--select", "stg_email__email_events", "int_cpm_segment_runs"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    compiled = {p.name: p.read_text() for p in (target / "compiled").rglob("*.sql")}
+    scoped = [name for name in compiled if name.startswith(("unique_stg_email__email_events",
+                                                            "cpm_segment_runs_tile_month_ends"))]
+    assert len(scoped) == 2, sorted(compiled)
+    assert all("_batch_no" not in compiled[name] for name in scoped)

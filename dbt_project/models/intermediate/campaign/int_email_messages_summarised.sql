@@ -98,9 +98,10 @@ located as not materialized (
         events._loaded_at,
         windows.window_start_date,
         windows.window_end_date,
-        events.occurred_at >= windows.window_starts_at
+        (
+            events.occurred_at >= windows.window_starts_at
             and events.occurred_at < windows.window_ends_before
-            as is_in_window,
+        ) as is_in_window,
         {{ campaign_is_machine_user_agent('events.user_agent') }} as is_machine_user_agent
     from events
     inner join windows

@@ -64,7 +64,7 @@ monthly as (
         min(purchase_date) as first_purchase_in_month,
         max(purchase_date) as last_purchase_in_month
     from purchases
-    group by 1, 2
+    group by account_id, month_end
 
 ),
 
@@ -76,8 +76,10 @@ spans as (
         monthly.account_id,
         monthly.month_end as span_start,
         coalesce(
-            cast({{ dbt.last_day(dbt.dateadd('month', -1, 'lead(monthly.month_end) over account_months'), 'month') }}
-                as date),
+            cast(
+                {{ dbt.last_day(dbt.dateadd('month', -1, 'lead(monthly.month_end) over account_months'), 'month') }}
+                as date
+            ),
             {{ last_month_end_as_of() }}
         ) as span_end,
         cast(sum(monthly.purchases) over account_months_so_far as {{ dbt.type_bigint() }}) as purchase_count,
@@ -100,8 +102,10 @@ classified as (
     -- a span lapses at the first month-end at least cpm_lapse_days after its last purchase
     select
         *,
-        cast({{ dbt.last_day(dbt.dateadd('day', var('cpm_lapse_days'), 'last_purchase_date'), 'month') }}
-            as date) as lapsed_from
+        cast(
+            {{ dbt.last_day(dbt.dateadd('day', var('cpm_lapse_days'), 'last_purchase_date'), 'month') }}
+            as date
+        ) as lapsed_from
     from spans
 
 ),

@@ -72,8 +72,10 @@ per_account as (
         sum(revenue_jpy) as revenue_jpy,
 
         -- RFM lookback window (rfm_lookback_days)
-        cast(coalesce(sum(case when days_before_as_of < {{ var('rfm_lookback_days') }} then purchases end), 0)
-            as {{ dbt.type_bigint() }}) as purchases_lookback,
+        cast(
+            coalesce(sum(case when days_before_as_of < {{ var('rfm_lookback_days') }} then purchases end), 0)
+            as {{ dbt.type_bigint() }}
+        ) as purchases_lookback,
         coalesce(sum(case when days_before_as_of < {{ var('rfm_lookback_days') }} then revenue_jpy end), 0)
             as revenue_lookback_jpy,
 
@@ -83,8 +85,10 @@ per_account as (
         coalesce(sum(case when days_before_as_of < 365 then revenue_jpy end), 0) as revenue_365d_jpy,
 
         -- the 365 days up to (as-of - 365 days): was the account active a year ago?
-        cast(coalesce(sum(case when days_before_as_of >= 365 and days_before_as_of < 730 then purchases end), 0)
-            as {{ dbt.type_bigint() }}) as purchases_prior_365d,
+        cast(
+            coalesce(sum(case when days_before_as_of >= 365 and days_before_as_of < 730 then purchases end), 0)
+            as {{ dbt.type_bigint() }}
+        ) as purchases_prior_365d,
 
         count(*) as purchase_days
     from purchase_days

@@ -92,7 +92,8 @@ main_products as (
         tier_rank,
         row_number() over (
             partition by account_id
-            order by active_mrr_jpy desc, revenue_365d_jpy desc,
+            order by
+                active_mrr_jpy desc, revenue_365d_jpy desc,
                 last_purchase_date desc nulls last, product_code
         ) as product_rank
     from account_products
@@ -162,7 +163,8 @@ final as (
         family_tiers.max_tier_rank as family_max_tier_rank,
         coalesce(
             {{ kpi_ratio('family_tiers.max_tier_rank - main_products.tier_rank', 'family_tiers.max_tier_rank - 1') }},
-            0) as headroom_ratio,
+            0
+        ) as headroom_ratio,
         latest_nps.score as latest_nps_score,
         latest_nps.responded_on as latest_nps_date,
         case

@@ -55,7 +55,8 @@ bounds as (
 
 digits as (
 
-    select n from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as t (n)
+    -- the alias names the column (sqlfluff's AL05 sees an unused alias)
+    select n from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as t (n)  -- noqa: AL05
 
 ),
 
@@ -97,7 +98,7 @@ month_periods as (
     select
         'fiscal_month' as period_type,
         cast(extract(year from period_start) as varchar)
-            || '-' || lpad(cast(extract(month from period_start) as varchar), 2, '0') as period,
+        || '-' || lpad(cast(extract(month from period_start) as varchar), 2, '0') as period,
         period_start,
         {{ kpi_add_days(kpi_add_months('period_start', 1), -1) }} as period_end,
         fiscal_year,

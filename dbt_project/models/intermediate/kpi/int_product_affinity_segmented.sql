@@ -123,7 +123,7 @@ final as (
         {{ kpi_ratio('pairs.pair_customers', 'segment_accounts.purchasing_accounts') }} as support,
         {{ kpi_ratio('pairs.pair_customers', 'customers_a.customers') }} as confidence,
         {{ kpi_ratio('pairs.pair_customers', 'customers_a.customers') }}
-            / nullif({{ kpi_ratio('customers_b.customers', 'segment_accounts.purchasing_accounts') }}, 0) as lift
+        / nullif({{ kpi_ratio('customers_b.customers', 'segment_accounts.purchasing_accounts') }}, 0) as lift
     from pairs
     inner join segment_accounts
         on pairs.segment_type = segment_accounts.segment_type

@@ -29,7 +29,9 @@ upsell_campaigns as (
         start_date,
         end_date,
         coalesce(attribution_window_days, {{ var('default_attribution_window_days') }}) as attribution_window_days,
-        {{ kpi_add_days('end_date', 'coalesce(attribution_window_days, ' ~ var('default_attribution_window_days') ~ ')') }} as attribution_end_date,
+        {{ kpi_add_days(
+            'end_date', 'coalesce(attribution_window_days, ' ~ var('default_attribution_window_days') ~ ')'
+        ) }} as attribution_end_date,
         coalesce(cost_jpy, 0) as cost_jpy,
         gross_profit_per_deal_jpy
     from campaigns

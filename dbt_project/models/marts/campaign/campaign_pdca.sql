@@ -40,15 +40,15 @@ kpi_rows as (
         cast({{ loop.index }} as integer) as kpi_order,
         '{{ kpi }}' as kpi,
         cast(campaigns.target_{{ kpi }} as double precision) as target_value,
-        {% if is_count -%}
-        case when performance.is_started
-            then cast(performance.{{ actual }} as double precision) end as actual_value,
-        case when performance.is_started
-            then cast(performance.{{ raw_actual }} as double precision) end as raw_actual_value
-        {%- else -%}
-        cast(performance.{{ actual }} as double precision) as actual_value,
-        cast(performance.{{ raw_actual }} as double precision) as raw_actual_value
-        {%- endif %}
+        -- a count is measured only once the campaign has started (rates are null until then)
+        case
+            when {{ 'performance.is_started' if is_count else 'true' }}
+                then cast(performance.{{ actual }} as double precision)
+        end as actual_value,
+        case
+            when {{ 'performance.is_started' if is_count else 'true' }}
+                then cast(performance.{{ raw_actual }} as double precision)
+        end as raw_actual_value
     from performance
     inner join campaigns
         on performance.campaign_id = campaigns.campaign_id
@@ -91,8 +91,8 @@ with_conditions as (
         performance.roi_status,
         performance.roi_suggested_action_ja,
         performance.roi_suggested_action_en,
-        max(case when checked.kpi = 'inquiries' and checked.status = 'met' then 1 else 0 end)
-            over (partition by checked.campaign_id) = 1 as is_inquiries_met,
+        1 = max(case when checked.kpi = 'inquiries' and checked.status = 'met' then 1 else 0 end)
+            over (partition by checked.campaign_id) as is_inquiries_met,
         coalesce(performance.deals_won < performance.break_even_deals, false)
             as is_below_break_even_deals,
         coalesce(performance.roi < 0, false) as is_roi_negative
@@ -126,8 +126,10 @@ action_candidates as (
         and (
             pdca_actions.condition is null
             or (pdca_actions.condition = 'inquiries_met' and with_conditions.is_inquiries_met)
-            or (pdca_actions.condition = 'below_break_even_deals'
-                and with_conditions.is_below_break_even_deals)
+            or (
+                pdca_actions.condition = 'below_break_even_deals'
+                and with_conditions.is_below_break_even_deals
+            )
             or (pdca_actions.condition = 'roi_negative' and with_conditions.is_roi_negative)
         )
 

@@ -173,8 +173,10 @@ measured as (
         {{ campaign_ratio('attendees', 'registrants') }} as attendance_rate,
         cast(ceil(cost_jpy / nullif(gross_profit_per_deal_jpy, 0)) as bigint) as break_even_deals,
         {{ campaign_ratio('gross_profit_jpy - cost_jpy', 'cost_jpy') }} as roi,
-        cast(round(cast(cost_jpy / nullif(deals_won, 0) as {{ dbt.type_numeric() }}), 2)
-            as decimal(18, 2)) as cost_per_deal_jpy
+        cast(
+            round(cast(cost_jpy / nullif(deals_won, 0) as {{ dbt.type_numeric() }}), 2)
+            as decimal(18, 2)
+        ) as cost_per_deal_jpy
     from joined
 
 ),
@@ -216,8 +218,10 @@ action_candidates as (
         and (pdca_actions.channel = verdict.channel or pdca_actions.channel = '*')
         and (
             pdca_actions.condition is null
-            or (pdca_actions.condition = 'below_break_even_deals'
-                and verdict.deals_won < verdict.break_even_deals)
+            or (
+                pdca_actions.condition = 'below_break_even_deals'
+                and verdict.deals_won < verdict.break_even_deals
+            )
             or (pdca_actions.condition = 'roi_negative' and verdict.roi < 0)
         )
 

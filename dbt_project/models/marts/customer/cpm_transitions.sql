@@ -142,7 +142,7 @@ final as (
         {{ customer_cpm_segment_ja('to_segment') }} as to_segment_ja,
         accounts,
         cast(accounts as double precision)
-            / sum(accounts) over (partition by period_end_date, from_segment) as share_of_from_segment,
+        / sum(accounts) over (partition by period_end_date, from_segment) as share_of_from_segment,
         {{ as_of_date() }} as as_of_date
     from counted
 

@@ -180,7 +180,7 @@ inputs as (
         e.email_unique_opens,
         e.email_unique_clicks,
         cast(e.email_unique_opens + e.email_unique_clicks as double precision)
-            / nullif(e.email_delivered_messages, 0) as email_engagement_rate,
+        / nullif(e.email_delivered_messages, 0) as email_engagement_rate,
         coalesce(r.recent_activities, 0) as recent_activities,
         n.latest_nps_score,
         n.latest_nps_at
@@ -197,15 +197,18 @@ ranked as (
     -- percent ranks among the active accounts that have the value (partition by missing-ness)
     select
         *,
-        case when usage_rate is not null
-            then percent_rank() over (partition by usage_rate is null order by usage_rate)
+        case
+            when usage_rate is not null
+                then percent_rank() over (partition by usage_rate is null order by usage_rate)
         end as usage_rank,
-        case when email_engagement_rate is not null
-            then percent_rank() over (partition by email_engagement_rate is null order by email_engagement_rate)
+        case
+            when email_engagement_rate is not null
+                then percent_rank() over (partition by email_engagement_rate is null order by email_engagement_rate)
         end as email_rank,
         percent_rank() over (order by recent_activities) as activity_rank,
-        case when latest_nps_score is not null
-            then percent_rank() over (partition by latest_nps_score is null order by latest_nps_score)
+        case
+            when latest_nps_score is not null
+                then percent_rank() over (partition by latest_nps_score is null order by latest_nps_score)
         end as nps_rank
     from inputs
 

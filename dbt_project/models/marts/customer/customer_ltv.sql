@@ -22,7 +22,7 @@ churn as (
         count(case when was_active_year_ago then 1 end) as accounts_active_year_ago,
         count(case when was_active_year_ago and purchases_365d = 0 then 1 end) as accounts_churned,
         cast(count(case when was_active_year_ago and purchases_365d = 0 then 1 end) as double precision)
-            / nullif(count(case when was_active_year_ago then 1 end), 0) as annual_churn_rate
+        / nullif(count(case when was_active_year_ago then 1 end), 0) as annual_churn_rate
     from summary
 
 ),
@@ -52,7 +52,7 @@ final as (
         s.purchases_365d as annual_frequency,
         l.expected_lifespan_years,
         cast(s.revenue_jpy as double precision) / s.purchase_count
-            * s.purchases_365d * l.expected_lifespan_years as projected_ltv_jpy,
+        * s.purchases_365d * l.expected_lifespan_years as projected_ltv_jpy,
         s.clv_frequency,
         s.clv_recency_days,
         s.clv_t_days,

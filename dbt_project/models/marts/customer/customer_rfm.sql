@@ -49,8 +49,8 @@ celled as (
     select
         *,
         cast(r_score as {{ dbt.type_string() }})
-            || cast(f_score as {{ dbt.type_string() }})
-            || cast(m_score as {{ dbt.type_string() }}) as rfm_cell
+        || cast(f_score as {{ dbt.type_string() }})
+        || cast(m_score as {{ dbt.type_string() }}) as rfm_cell
     from scored
 
 ),

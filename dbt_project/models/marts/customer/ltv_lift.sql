@@ -106,14 +106,17 @@ lifted as (
 
     select
         *,
-        case when is_after_observable
-            then cast(revenue_after_observed_jpy as double precision) * 365 / days_observed
+        case
+            when is_after_observable
+                then cast(revenue_after_observed_jpy as double precision) * 365 / days_observed
         end as revenue_after_annualized_jpy,
-        case when purchases_before > 0
-            then cast(revenue_before_jpy as double precision) / purchases_before
+        case
+            when purchases_before > 0
+                then cast(revenue_before_jpy as double precision) / purchases_before
         end as aov_before_jpy,
-        case when is_after_observable and purchases_after > 0
-            then cast(revenue_after_observed_jpy as double precision) / purchases_after
+        case
+            when is_after_observable and purchases_after > 0
+                then cast(revenue_after_observed_jpy as double precision) / purchases_after
         end as aov_after_jpy
     from measured
 
@@ -127,13 +130,15 @@ final as (
         -- sums of decimal(18, 2) widen to decimal(38, 2) on DuckDB: fix the money type
         cast(revenue_before_jpy as decimal(18, 2)) as revenue_before_jpy,
         revenue_after_annualized_jpy,
-        case when revenue_before_jpy <> 0
-            then (revenue_after_annualized_jpy - revenue_before_jpy) / revenue_before_jpy
+        case
+            when revenue_before_jpy <> 0
+                then (revenue_after_annualized_jpy - revenue_before_jpy) / revenue_before_jpy
         end as ltv_lift_rate,
         aov_before_jpy,
         aov_after_jpy,
-        case when aov_before_jpy <> 0
-            then (aov_after_jpy - aov_before_jpy) / aov_before_jpy
+        case
+            when aov_before_jpy <> 0
+                then (aov_after_jpy - aov_before_jpy) / aov_before_jpy
         end as aov_lift_rate,
         first_upsell_date,
         {{ as_of_date() }} as as_of_date,

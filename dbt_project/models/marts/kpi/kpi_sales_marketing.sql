@@ -364,7 +364,9 @@ final as (
         cast(avg_aov_lift_rate as double precision) as avg_aov_lift_rate,
         cast(avg_engagement_score as double precision) as avg_engagement_score,
         {{ kpi_jpy('upsell_campaign_cost_jpy') }} as upsell_campaign_cost_jpy,
-        {{ kpi_ratio('upsell_campaign_gross_profit_jpy - upsell_campaign_cost_jpy', 'upsell_campaign_cost_jpy') }} as upsell_roi,
+        {{ kpi_ratio(
+            'upsell_campaign_gross_profit_jpy - upsell_campaign_cost_jpy', 'upsell_campaign_cost_jpy'
+        ) }} as upsell_roi,
         first_upsell_accounts,
         upsell_campaigns,
         cast(upsell_campaign_deals_won as bigint) as upsell_campaign_deals_won,

@@ -55,11 +55,16 @@ account_first_months as (
 
     select
         account_id,
+        {% if since is not none -%}
+        max(
+            case
+                when month_start < {{ kpi_add_months("cast('" ~ since ~ "' as date)", -1) }} and mrr_jpy > 0
+                    then 1
+                else 0
+            end
+        ) as had_mrr_before_previous_month,
+        {% endif -%}
         min(month_start) as first_month_start
-        {%- if since is not none %},
-        max(case when month_start < {{ kpi_add_months("cast('" ~ since ~ "' as date)", -1) }} and mrr_jpy > 0
-            then 1 else 0 end) as had_mrr_before_previous_month
-        {%- endif %}
     from account_month_ends
     group by account_id
 
@@ -81,7 +86,7 @@ account_grid_starts as (
     -- the first month each account's windows below see, and whether it had MRR before it
     select
         account_first_months.account_id,
-        {%- if since is not none %}
+        {% if since is not none -%}
         kept_accounts.account_id is not null as is_kept,
         case
             when kept_accounts.account_id is not null
@@ -93,15 +98,16 @@ account_grid_starts as (
                 then account_first_months.had_mrr_before_previous_month
             else 0
         end as had_mrr_before_grid
-    from account_first_months
-    left join kept_accounts
-        on account_first_months.account_id = kept_accounts.account_id
-        {%- else %}
+        {% else -%}
         false as is_kept,
         account_first_months.first_month_start as grid_start,
         0 as had_mrr_before_grid
+        {% endif -%}
     from account_first_months
-        {%- endif %}
+    {% if since is not none -%}
+    left join kept_accounts
+        on account_first_months.account_id = kept_accounts.account_id
+    {% endif -%}
 
 ),
 
@@ -160,11 +166,12 @@ classified as (
             else 'flat'
         end as movement
     from with_start_mrr
-    where (mrr_start_jpy > 0 or mrr_end_jpy > 0)
-        {%- if since is not none %}
+    where
+        (mrr_start_jpy > 0 or mrr_end_jpy > 0)
+    {% if since is not none %}
         -- a kept account's month before `since` only fed the windows
         and (not is_kept or month_start >= cast('{{ since }}' as date))
-        {%- endif %}
+    {% endif %}
 
 ),
 

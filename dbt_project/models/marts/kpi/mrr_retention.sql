@@ -84,7 +84,10 @@ cohort_movements as (
         base_mrr_jpy,
         end_mrr_jpy,
         case when end_mrr_jpy > base_mrr_jpy then end_mrr_jpy - base_mrr_jpy else 0 end as expansion_jpy,
-        case when end_mrr_jpy > 0 and end_mrr_jpy < base_mrr_jpy then base_mrr_jpy - end_mrr_jpy else 0 end as contraction_jpy,
+        case
+            when end_mrr_jpy > 0 and end_mrr_jpy < base_mrr_jpy then base_mrr_jpy - end_mrr_jpy
+            else 0
+        end as contraction_jpy,
         case when end_mrr_jpy = 0 then base_mrr_jpy else 0 end as churn_jpy
     from cohort_end
 

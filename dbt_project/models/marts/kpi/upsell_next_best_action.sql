@@ -22,6 +22,9 @@
 -- list by what the account will be worth; NULL for an account without a purchase yet.
 {%- set onboarding_months = var('nba_onboarding_months', [3, 4]) %}
 {%- set action_window_days = var('nba_action_window_days', 30) %}
+{#- the first day of the last onboarding month of the as-of year -#}
+{%- set onboarding_season_start = 'make_date(cast(extract(year from ' ~ as_of_date() ~ ') as integer), '
+    ~ (onboarding_months | max) ~ ', 1)' %}
 with
 
 propensity as (
@@ -117,7 +120,9 @@ timing as (
         fiscal_year_ends.fiscal_year_end_date,
         case when upcoming_renewals.renewal_date is not null then 'renewal_30_60d' end as renewal_reason,
         case
-            when fiscal_year_ends.fiscal_year_end_date <= {{ kpi_add_months(as_of_date(), var('nba_fiscal_year_end_months')) }}
+            when
+                fiscal_year_ends.fiscal_year_end_date
+                <= {{ kpi_add_months(as_of_date(), var('nba_fiscal_year_end_months')) }}
                 then 'fiscal_year_end'
         end as fiscal_year_end_reason,
         case
@@ -149,15 +154,19 @@ windows as (
     select
         *,
         greatest(
-            case when renewal_reason is not null
-                then {{ kpi_add_days('renewal_date', -var('nba_renewal_min_days')) }} end,
+            case
+                when renewal_reason is not null
+                    then {{ kpi_add_days('renewal_date', -var('nba_renewal_min_days')) }}
+            end,
             case when fiscal_year_end_reason is not null then fiscal_year_end_date end,
-            case when onboarding_reason is not null
-                then {{ kpi_add_days(kpi_add_months(
-                    'make_date(cast(extract(year from ' ~ as_of_date() ~ ') as integer), '
-                    ~ (onboarding_months | max) ~ ', 1)', 1), -1) }} end,
-            case when usage_reason is not null or inquiry_reason is not null
-                then {{ kpi_add_days(as_of_date(), action_window_days) }} end
+            case
+                when onboarding_reason is not null
+                    then {{ kpi_add_days(kpi_add_months(onboarding_season_start, 1), -1) }}
+            end,
+            case
+                when usage_reason is not null or inquiry_reason is not null
+                    then {{ kpi_add_days(as_of_date(), action_window_days) }}
+            end
         ) as window_end
     from timing
 
@@ -172,14 +181,17 @@ final as (
         windows.product_code,
         {{ as_of_date() }} as window_start,
         windows.window_end,
-        concat_ws(',', renewal_reason, fiscal_year_end_reason, onboarding_reason, usage_reason, inquiry_reason) as reasons,
+        concat_ws(
+            ',', renewal_reason, fiscal_year_end_reason, onboarding_reason, usage_reason, inquiry_reason
+        ) as reasons,
         cast(
             case when renewal_reason is not null then 1 else 0 end
             + case when fiscal_year_end_reason is not null then 1 else 0 end
             + case when onboarding_reason is not null then 1 else 0 end
             + case when usage_reason is not null then 1 else 0 end
             + case when inquiry_reason is not null then 1 else 0 end
-            as integer) as reason_count,
+            as integer
+        ) as reason_count,
         windows.score,
         {{ as_of_date() }} as as_of_date,
         clv_prediction.predicted_clv_365d_jpy,

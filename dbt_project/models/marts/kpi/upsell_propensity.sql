@@ -45,7 +45,10 @@ affinity as (
 
 satisfaction_median as (
 
-    select percentile_cont(0.5) within group (order by cast(latest_nps_score as double precision) / 10) as median_satisfaction
+    select
+        percentile_cont(0.5) within group (
+            order by cast(latest_nps_score as double precision) / 10
+        ) as median_satisfaction
     from signals
     where latest_nps_score is not null
 
@@ -56,7 +59,9 @@ raw_signals as (
     select
         signals.*,
         coalesce(signals.max_usage_rate, 0) as usage_signal,
-        coalesce(cast(signals.latest_nps_score as double precision) / 10, satisfaction_median.median_satisfaction, 0) as satisfaction_signal
+        coalesce(
+            cast(signals.latest_nps_score as double precision) / 10, satisfaction_median.median_satisfaction, 0
+        ) as satisfaction_signal
     from signals
     cross join satisfaction_median
 

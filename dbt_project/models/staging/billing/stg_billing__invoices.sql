@@ -3,7 +3,8 @@
     keys with changed raw rows; the result equals a full refresh (see
     macros/incremental.sql, tests/integration/test_incremental.py). The effective date is
     the later of invoice_date and the local date of updated_at: the as-of cut looks at both. -#}
-{%- set date_watermark = "greatest(max(invoice_date), coalesce(" ~ local_date('max(updated_at)') ~ ", max(invoice_date)))" -%}
+{%- set date_watermark = "greatest(max(invoice_date), coalesce("
+    ~ local_date('max(updated_at)') ~ ", max(invoice_date)))" -%}
 {{
     config(
         materialized='incremental',
@@ -33,6 +34,7 @@ as_of_cut as not materialized (
 
 ),
 
+{% if is_incremental() -%}
 changed_keys as (
 
     -- incremental runs: lines with a row loaded since the last run or dated in the lookback
@@ -41,6 +43,7 @@ changed_keys as (
 
 ),
 
+{% endif -%}
 ranked as (
 
     -- re-exports: the newest version of each record wins (every version of a changed key)

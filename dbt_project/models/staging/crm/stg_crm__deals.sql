@@ -31,6 +31,7 @@ as_of_cut as not materialized (
 
 ),
 
+{% if is_incremental() -%}
 changed_keys as (
 
     -- incremental runs: keys with a row loaded since the last run or dated in the lookback
@@ -39,6 +40,7 @@ changed_keys as (
 
 ),
 
+{% endif -%}
 ranked as (
 
     -- re-exports: the newest version of each record wins (every version of a changed key)

@@ -31,6 +31,7 @@ as_of_cut as not materialized (
 
 ),
 
+{% if is_incremental() -%}
 changed_keys as (
 
     -- incremental runs: events with a row loaded since the last run or dated in the lookback
@@ -39,6 +40,7 @@ changed_keys as (
 
 ),
 
+{% endif -%}
 candidates as (
 
     -- incremental runs: every version of the changed keys; first run: everything
@@ -91,10 +93,11 @@ newest as (
         1 as version_rank,
         false as is_moved
     from candidates
-    where not exists (
-        select 1 from multi_version_keys
-        where multi_version_keys.event_id = candidates.event_id
-    )
+    where
+        not exists (
+            select 1 from multi_version_keys
+            where multi_version_keys.event_id = candidates.event_id
+        )
 
 ),
 
