@@ -40,7 +40,7 @@ kpi_rows as (
         cast({{ loop.index }} as integer) as kpi_order,
         '{{ kpi }}' as kpi,
         cast(campaigns.target_{{ kpi }} as double precision) as target_value,
-        -- a count is measured only once the campaign has started (rates are null until then)
+        -- a count KPI has an actual value only once the campaign has started
         case
             when {{ 'performance.is_started' if is_count else 'true' }}
                 then cast(performance.{{ actual }} as double precision)
