@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,39 @@ def test_every_served_mart_and_column_is_documented(published_sample):
     assert columns
     missing = [f"{t}.{c}" for t, c in columns if t not in sections or f"| `{c}` |" not in sections[t]]
     assert not missing, f"served but not in docs/columns.md: {missing}"
+
+
+def test_dbt_docs_generate_describes_every_mart_column(published_sample, tmp_path):
+    """`dbt docs generate` (README, "Adding a model") on a copy of a built warehouse: it
+    succeeds, its catalog has every table of schema marts with the warehouse's columns, and
+    every one of those columns carries a description in the manifest it writes."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(published_sample.parent / "warehouse.duckdb", warehouse)
+    target = tmp_path / "target"
+    env = {**os.environ, "UPSELL_WAREHOUSE": str(warehouse), "UPSELL_EMAIL_SALT": "test-salt",
+           "UPSELL_AS_OF": "2026-10-31"}
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "docs", "generate",
+                           "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"),
+                           "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (target / "index.html").exists()
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        built = {}
+        for table, column in con.execute("""SELECT table_name, column_name FROM information_schema.columns
+                                             WHERE table_schema = 'marts'""").fetchall():
+            built.setdefault(table, set()).add(column)
+    finally:
+        con.close()
+    cataloged = {node["metadata"]["name"]: set(node["columns"]) for node in catalog["nodes"].values()
+                 if node["metadata"]["schema"] == "marts"}
+    assert cataloged == built
+    described = {node["name"]: {name for name, col in node["columns"].items() if col.get("description", "").strip()}
+                 for node in manifest["nodes"].values()
+                 if node["resource_type"] == "model" and node["name"] in built}
+    undescribed = [f"{table}.{column}" for table, columns in built.items()
+                   for column in sorted(columns - described.get(table, set()))]
+    assert not undescribed, f"mart columns without a description: {undescribed}"
