@@ -36,6 +36,28 @@ def test_committed_dictionary_is_up_to_date_with_the_models(manifest):
         "docs/columns.md is stale: run `make columns` and commit it"
 
 
+
+def test_every_mart_has_an_enforced_contract_and_a_key_test(manifest):
+    """BI reads the marts as typed tables with stable keys (dbt_project/CONTRIBUTING.md): each
+    model under models/marts/ enforces its contract, types every column, and has a
+    uniqueness test (``unique`` or ``unique_combination``) on its key."""
+    marts = {uid: node for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "model" and "/marts/" in node["original_file_path"]}
+    assert len(marts) >= 20
+    keyed = {dep for node in manifest["nodes"].values() if node["resource_type"] == "test"
+             and node.get("test_metadata", {}).get("name") in ("unique", "unique_combination")
+             for dep in node["depends_on"]["nodes"]}
+    problems = []
+    for uid, node in sorted(marts.items()):
+        if not node["config"].get("contract", {}).get("enforced"):
+            problems.append(f"{node['name']}: contract not enforced")
+        untyped = [name for name, column in node["columns"].items() if not column.get("data_type")]
+        if untyped:
+            problems.append(f"{node['name']}: no data_type for {untyped}")
+        if uid not in keyed:
+            problems.append(f"{node['name']}: no unique / unique_combination test")
+    assert not problems, problems
+
 def test_spec_labels_are_in_the_dictionary():
     text = DOC.read_text(encoding="utf-8")
     for label in ("アップセル率", "既存顧客数", "提供リード数", "アップセル前LTV", "アップセル後LTV", "誰に", "いつ (開始)", "何を"):
