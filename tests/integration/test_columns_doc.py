@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from upsell.coldict import render
+from upsell.transform import AS_OF_ENV, dbt_args, dbt_env, dbt_work_dir
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "columns.md"
@@ -34,7 +35,6 @@ def manifest(tmp_path_factory) -> dict:
 def test_committed_dictionary_is_up_to_date_with_the_models(manifest):
     assert DOC.read_text(encoding="utf-8") == render(manifest), \
         "docs/columns.md is stale: run `make columns` and commit it"
-
 
 
 def test_every_mart_has_an_enforced_contract_and_a_key_test(manifest):
@@ -57,6 +57,7 @@ def test_every_mart_has_an_enforced_contract_and_a_key_test(manifest):
         if uid not in keyed:
             problems.append(f"{node['name']}: no unique / unique_combination test")
     assert not problems, problems
+
 
 def test_spec_labels_are_in_the_dictionary():
     text = DOC.read_text(encoding="utf-8")
@@ -87,14 +88,11 @@ def test_dbt_docs_generate_describes_every_mart_column(published_sample, tmp_pat
     every one of those columns carries a description in the manifest it writes."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(published_sample.parent / "warehouse.duckdb", warehouse)
-    target = tmp_path / "target"
-    env = {**os.environ, "UPSELL_WAREHOUSE": str(warehouse), "UPSELL_EMAIL_SALT": "test-salt",
-           "UPSELL_AS_OF": "2026-10-31"}
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "docs", "generate",
-                           "--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"),
-                           "--target-path", str(target), "--log-path", str(tmp_path / "logs")],
-                          capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "docs", *dbt_args("generate", warehouse)],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **dbt_env(warehouse), AS_OF_ENV: "2026-10-31"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    target = dbt_work_dir(warehouse) / "target"
     assert (target / "index.html").exists()
     catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))

@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.integration.duckfile import execute
-from upsell.transform import AS_OF_ENV, PROJECT_DIR
+from upsell.transform import AS_OF_ENV, PROJECT_DIR, dbt_work_dir, run_dbt
 
 AS_OF = "2026-10-31"
 EVENTS = "staging.stg_email__email_events"
@@ -142,16 +143,10 @@ def test_project_compiles_before_any_build(tmp_path):
     """`dbt compile` on a new, empty warehouse: the scoped tests ask for the latest batch of
     tables that do not exist yet, and must compile to the whole-table test instead of
     failing on the missing relation (the dbt templater of `make lint` compiles this way)."""
-    env = {**os.environ, "UPSELL_WAREHOUSE": str(tmp_path / "new.duckdb"), "UPSELL_EMAIL_SALT": "test-salt",
-           AS_OF_ENV: AS_OF}
-    target = tmp_path / "target"
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "compile", "--project-dir", str(PROJECT_DIR),
-         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target), "--log-path", str(tmp_path / "logs"),
-         "--select", "stg_email__email_events", "int_cpm_segment_runs"],
-        env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    compiled = {p.name: p.read_text() for p in (target / "compiled").rglob("*.sql")}
+    warehouse = tmp_path / "new.duckdb"
+    run_dbt("compile", warehouse, date.fromisoformat(AS_OF),
+            extra=["--select", "stg_email__email_events", "int_cpm_segment_runs"])  # raises on failure
+    compiled = {p.name: p.read_text() for p in (dbt_work_dir(warehouse) / "target" / "compiled").rglob("*.sql")}
     scoped = [name for name in compiled if name.startswith(("unique_stg_email__email_events",
                                                             "cpm_segment_runs_tile_month_ends"))]
     assert len(scoped) == 2, sorted(compiled)
