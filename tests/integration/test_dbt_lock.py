@@ -19,16 +19,16 @@ from upsell.dbt_lock import acquire, lock_path
 from upsell.transform import PROJECT_DIR, dbt_env
 
 BIN = Path(sys.executable).parent
-HOLD_S = 4
 
+# The holder keeps the warehouse until the test tells it to let go (a line on its stdin):
+# the order of events is fixed by the test, not by a sleep that a slow machine outlasts.
 HOLDER = """
 import sys, time, duckdb
-from pathlib import Path
 from upsell.dbt_lock import acquire, lock_path
 acquire(lock_path(sys.argv[1]))
 con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()
 con.close()
 print(f"released {time.time()}", flush=True)
 """
@@ -40,26 +40,45 @@ def _debug_args(tmp_path: Path) -> list[str]:
             "--log-path", str(tmp_path / "logs")]
 
 
+def _first_line_with(stream, text: str) -> str:
+    """Lines read from ``stream`` up to and including the first that contains ``text`` (or EOF)."""
+    seen = ""
+    for line in stream:
+        seen += line
+        if text in line:
+            break
+    return seen
+
+
 def test_dbt_waits_for_the_warehouse_lock_instead_of_failing_on_duckdbs(tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     env = {**os.environ, **dbt_env(warehouse)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(warehouse), str(HOLD_S)], env=env,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(warehouse)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locked = None
     try:
         assert holder.stdout.readline().strip() == "holding"
         plain = subprocess.run([str(BIN / "dbt"), *_debug_args(tmp_path)], env=env, capture_output=True, text=True)
         assert plain.returncode != 0 and "Could not set lock" in plain.stdout, plain.stdout[-2000:]
-        assert holder.poll() is None, "the holder let go before the second dbt ran: raise HOLD_S"
 
-        locked = subprocess.run([str(BIN / "upsell-dbt"), *_debug_args(tmp_path)], env=env,
-                                capture_output=True, text=True)
-        finished = time.time()
+        locked = subprocess.Popen([str(BIN / "upsell-dbt"), *_debug_args(tmp_path)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = _first_line_with(locked.stderr, "waiting for")
+        assert f"waiting for {lock_path(warehouse)}" in waiting, waiting
+        assert locked.poll() is None, "upsell-dbt went on while the lock was held"
+
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
         released = float(holder.stdout.readline().split()[1])
+        out, err = locked.communicate(timeout=300)
+        finished = time.time()
     finally:
-        holder.kill()
-        holder.wait()
-    assert locked.returncode == 0 and "All checks passed" in locked.stdout, locked.stdout[-2000:] + locked.stderr
-    assert f"waiting for {lock_path(warehouse)}" in locked.stderr and "lock acquired" in locked.stderr
+        for proc in (holder, locked):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+    assert locked.returncode == 0 and "All checks passed" in out, out[-2000:] + err
+    assert "lock acquired" in err, err
     assert finished > released
 
 
