@@ -96,7 +96,7 @@ report: setup  ## rebuild the nightly HTML report from the served marts (var/ser
 
 test: setup browser  ## set up, then run every test (unit + integration) and the linters
 	@echo ">> running the test suite"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 	@$(MAKE) --no-print-directory lint-only
 
 lint: setup lint-only  ## ruff (incl. Airflow rules) and sqlfluff (dbt templater) on the dbt models and tests
