@@ -108,12 +108,93 @@
 {% endmacro %}
 
 
-{#- Pre-hook of mrr_movements. -#}
+{#- The rewrite log of mrr_movements: which of its rows each build rewrote, so that what
+    reads the mart after a night can read those rows instead of all of them — the nightly
+    data tests (tests_where.sql: `__rewritten_from__`, `__rewritten_accounts__`) and publish,
+    which copies only them into the serving file (upsell.publish). One header row per build
+    (`account_id` null): `batch_no` (1, 2, ... per warehouse), a random `batch_id` (publish
+    checks that the served copy came from this warehouse's log), and `rewritten_from`: every
+    row with `month >= rewritten_from` was rewritten, null = every row (first build,
+    --full-refresh, as-of going backwards). Then one row per account whose rows were all
+    rewritten (the stale accounts). The last `mrr_rewrites_kept_batches` builds are kept. -#}
+{% macro mrr_rewrites_relation() %}
+    {{ return(api.Relation.create(database=target.database, schema='audit', identifier='mrr_movements_rewrites')) }}
+{% endmacro %}
+
+
+{#- Pre-hook of mrr_movements, before the delete: log what this build rewrites (above). -#}
+{% macro mrr_movements_log_rewrite() %}
+    {%- set log_table = mrr_rewrites_relation() -%}
+    {%- set since = mrr_recompute_from() -%}
+    create schema if not exists {{ log_table.schema }};
+    create table if not exists {{ log_table }} (
+        batch_no integer not null,
+        batch_id {{ dbt.type_string() }} not null,
+        rewritten_from date,
+        account_id {{ dbt.type_string() }}
+    );
+    insert into {{ log_table }} (batch_no, batch_id, rewritten_from, account_id)
+    with batch as (
+        select
+            coalesce(max(batch_no), 0) + 1 as batch_no,
+            cast(gen_random_uuid() as {{ dbt.type_string() }}) as batch_id
+        from {{ log_table }}
+    )
+    select
+        batch.batch_no,
+        batch.batch_id,
+        {{ "cast('" ~ since ~ "' as date)" if since is not none else "cast(null as date)" }},
+        cast(null as {{ dbt.type_string() }})
+    from batch
+    {%- if since is not none %}
+    union all
+    select batch.batch_no, batch.batch_id, cast(null as date), stale.account_id
+    from batch
+    cross join ({{ mrr_movements_changed_accounts(since) }}) as stale
+    {%- endif %};
+    delete from {{ log_table }}
+    where batch_no <= (select max(batch_no) from {{ log_table }}) - {{ var('mrr_rewrites_kept_batches') }}
+{% endmacro %}
+
+
+{#- Pre-hook of mrr_movements, after the log: delete what this build rewrites. -#}
 {% macro mrr_movements_delete_stale() %}
     {{- return(mrr_delete_stale('month', mrr_movements_stale_accounts)) -}}
 {% endmacro %}
 
 
+{#- The stale accounts as the log hook recorded them (computing them again after the log's
+    insert would give the same set; reading it keeps the two hooks from disagreeing). -#}
 {% macro mrr_movements_stale_accounts(since) %}
-    account_id in ({{ mrr_movements_changed_accounts(since) }})
+    {%- set log_table = mrr_rewrites_relation() -%}
+    account_id in (
+        select account_id from {{ log_table }}
+        where batch_no = (select max(batch_no) from {{ log_table }})
+            and account_id is not null
+    )
+{% endmacro %}
+
+
+{#- The last build's rewrite of `relation`'s log (mrr_rewrites_relation): {'batch_no': n,
+    'rewritten_from': 'YYYY-MM-DD'}, or none when every row is to be read: no log yet (also
+    before any build, so that `dbt compile` works on a new warehouse), or the last build
+    rewrote every row. -#}
+{% macro mrr_last_rewrite() %}
+    {%- set log_table = mrr_rewrites_relation() -%}
+    {%- if not execute or load_relation(log_table) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select batch_no, cast(rewritten_from as {{ dbt.type_string() }})
+        from {{ log_table }}
+        where account_id is null
+            and batch_no = (select max(batch_no) from {{ log_table }})
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {%- if rows | length == 0 or rows[0][1] is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'batch_no': rows[0][0] | int, 'rewritten_from': rows[0][1][:10],
+               'accounts': 'select account_id from ' ~ log_table ~ ' where batch_no = ' ~ (rows[0][0] | int)
+                           ~ ' and account_id is not null'}) }}
 {% endmacro %}

@@ -17,11 +17,25 @@
     The number is read once per test and inlined. When it is 1 (a first build or a full
     refresh: every row is in the latest batch) or var key_tests_latest_batch_only is false,
     the filter is dropped and the test reads the whole table, as dbt's own does (the filter
-    would only add a join). -#}
+    would only add a join).
+
+    Two more scope the tests of mrr_movements to the rows its last build rewrote (its rewrite
+    log, macros/mrr_incremental.sql): `__rewritten_from__` (the first month rewritten for
+    every account) and `__rewritten_accounts__` (a query of the accounts rewritten whole),
+    e.g. `where: "month >= __rewritten_from__ or account_id in (__rewritten_accounts__)"`.
+    Every row is read when the last build rewrote every row, or the var asks for it. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where -%}
         {%- set where = where | replace('__as_of_date__', as_of_date()) -%}
+        {%- if '__rewritten_' in where -%}
+            {%- set rewrite = mrr_last_rewrite() if var('key_tests_latest_batch_only') else none -%}
+            {%- if rewrite is none -%}
+                {%- do return(relation) -%}
+            {%- endif -%}
+            {%- set where = where | replace('__rewritten_from__', "cast('" ~ rewrite.rewritten_from ~ "' as date)")
+                                  | replace('__rewritten_accounts__', rewrite.accounts) -%}
+        {%- endif -%}
         {%- if '__latest_batch__' in where -%}
             {%- set latest = latest_batch_no(relation) if var('key_tests_latest_batch_only') else none -%}
             {%- if latest is none or latest <= 1 -%}

@@ -2,6 +2,12 @@
 -- the start/end MRR (new/reactivation from 0, churn to 0, expansion up, contraction down,
 -- flat unchanged); and each month's start equals the account's previous month's end (a
 -- missing previous row means it was 0). Returns offending rows.
+-- Nightly it checks the rows the last build rewrote (the rewrite log, macros/mrr_incremental.sql),
+-- reading them and the month before each (the previous month-end is a rewritten row's start).
+{%- set rewrite = mrr_last_rewrite() if var('key_tests_latest_batch_only') else none %}
+{%- if rewrite is not none %}
+{%- set rewritten_from = "cast('" ~ rewrite.rewritten_from ~ "' as date)" %}
+{%- endif %}
 with
 
 movements as (
@@ -11,6 +17,11 @@ movements as (
         lag(month) over (partition by account_id order by month) as previous_month,
         lag(mrr_end_jpy) over (partition by account_id order by month) as previous_end_jpy
     from {{ ref('mrr_movements') }}
+    {%- if rewrite is not none %}
+    where
+        month >= {{ kpi_add_months(rewritten_from, -1) }}
+        or account_id in ({{ rewrite.accounts }})
+    {%- endif %}
 
 ),
 
@@ -41,3 +52,6 @@ checked as (
 select account_id, month, movement, mrr_start_jpy, mrr_end_jpy, delta_jpy, problem
 from checked
 where problem is not null
+{%- if rewrite is not none %}
+    and (month >= {{ rewritten_from }} or account_id in ({{ rewrite.accounts }}))
+{%- endif %}

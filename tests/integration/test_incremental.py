@@ -271,11 +271,15 @@ def test_replanned_campaign_is_recomputed(night3, tmp_path):
     assert_same_as_full_refresh(warehouse, as_of, tmp_path)
 
 
+MOVEMENTS = "SELECT account_id, month, mrr_start_jpy, mrr_end_jpy, movement FROM marts.mrr_movements"
+REWRITES = "audit.mrr_movements_rewrites"
+
+
 def test_restated_subscriptions_are_recomputed(night3, tmp_path):
     """A subscriptions re-export that changes old history: a version backdated years, a
     subscription moved to another account, a cancellation backdated. The next incremental
     night recomputes those accounts' every month of MRR and movements, not only the
-    current month (macros/mrr_incremental.sql)."""
+    current month (macros/mrr_incremental.sql), and logs them as rewritten whole."""
     _, landing, warehouse, _ = night3
     with (landing / "billing" / "subscriptions.csv").open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
@@ -308,9 +312,18 @@ def test_restated_subscriptions_are_recomputed(night3, tmp_path):
            f"WHERE account_id IN ({', '.join(repr(a) for a in accounts)}) AND month_start < DATE '2024-01-01' "
            "ORDER BY 1, 2")
     before = staged(warehouse, sql)
+    movements_before = set(staged(warehouse, MOVEMENTS))
     as_of = staged(warehouse, "SELECT max(measured_on) FROM intermediate.int_account_mrr_month_ends")[0][0]
     night(landing, warehouse, as_of)
     after = staged(warehouse, sql)
+    # mrr_movements' rewrite log names what the build rewrote: every changed row lies in it
+    (rewritten_from,) = staged(warehouse, f"SELECT rewritten_from FROM {REWRITES} WHERE account_id IS NULL "
+                                          f"AND batch_no = (SELECT max(batch_no) FROM {REWRITES})")[0]
+    logged = {a for (a,) in staged(warehouse, f"SELECT account_id FROM {REWRITES} WHERE account_id IS NOT NULL "
+                                              f"AND batch_no = (SELECT max(batch_no) FROM {REWRITES})")}
+    assert rewritten_from is not None and set(accounts) <= logged
+    changed = movements_before ^ set(staged(warehouse, MOVEMENTS))
+    assert changed and all(row[1] >= rewritten_from or row[0] in logged for row in changed)
 
     def mrr(rows, account, month):
         return next((m for a, s, m in rows if a == account and str(s) == month), None)

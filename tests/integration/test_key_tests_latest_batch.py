@@ -139,6 +139,38 @@ def test_cpm_runs_tests_check_the_accounts_the_last_run_wrote(warehouse, tmp_pat
     assert sorted(dbt_test(warehouse, tmp_path / "c", select, whole_table=True).values()) == ["fail", "pass"]
 
 
+MRR = "marts.mrr_movements"
+MRR_TESTS = ("mrr_movements,test_name:unique_combination mrr_movements,test_name:accepted_values "
+             "kpi_mrr_movements_consistent")
+
+
+def test_mrr_movements_tests_check_the_rows_the_last_build_rewrote(warehouse, tmp_path):
+    """mrr_movements' tests (its key, the movement labels, the consistency of each month with
+    the one before) read the rows its rewrite log says the last build rewrote: every account's
+    months from `rewritten_from` on, and the whole history of the accounts it lists."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (stale, month), (other, other_month) = con.execute(
+        f"SELECT account_id, min(month) FROM {MRR} WHERE month < DATE '2025-01-01' GROUP BY 1 ORDER BY 1 "
+        "LIMIT 2").fetchall()
+    assert con.execute("SELECT rewritten_from, account_id FROM audit.mrr_movements_rewrites").fetchall() == \
+        [(None, None)]  # the sample's one build rewrote every row
+    con.close()
+    # batch 2 rewrote every account's months from October 2026 on, and the first account whole
+    execute(warehouse, "INSERT INTO audit.mrr_movements_rewrites VALUES (2, 'b2', DATE '2026-10-01', NULL), "
+                       f"(2, 'b2', NULL, '{stale}')")
+
+    def plant(account: str, at: date) -> None:  # a duplicated key, a label no rule gives, a wrong delta
+        key = f"account_id = '{account}' AND month = DATE '{at}'"
+        execute(warehouse, f"INSERT INTO {MRR} SELECT * FROM {MRR} WHERE {key}",
+                f"UPDATE {MRR} SET movement = 'bogus', delta_jpy = delta_jpy + 1 WHERE {key}")
+
+    plant(other, other_month)  # an account and a month batch 2 did not rewrite
+    assert set(dbt_test(warehouse, tmp_path / "a", MRR_TESTS).values()) == {"pass"}
+    assert list(dbt_test(warehouse, tmp_path / "b", MRR_TESTS, whole_table=True).values()) == ["fail"] * 3
+    plant(stale, month)  # an old month of the account batch 2 rewrote whole
+    assert list(dbt_test(warehouse, tmp_path / "c", MRR_TESTS).values()) == ["fail"] * 3
+
+
 def test_project_compiles_before_any_build(tmp_path):
     """`dbt compile` on a new, empty warehouse: the scoped tests ask for the latest batch of
     tables that do not exist yet, and must compile to the whole-table test instead of

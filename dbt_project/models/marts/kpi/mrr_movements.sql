@@ -13,14 +13,15 @@
     the month of the previous run's as-of date on (`since`), and every month of the accounts
     whose month-end MRR before it changed; the pre-hook deletes exactly those rows first. The
     kept accounts' windows start one month before `since` (the previous month-end is the
-    start MRR) and carry whether the account had MRR before that. -#}
+    start MRR) and carry whether the account had MRR before that. The first pre-hook logs
+    what the run rewrites (audit.mrr_movements_rewrites), for the nightly tests and publish. -#}
 {%- set since = mrr_recompute_from() %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=["{{ mrr_movements_delete_stale() }}"]
+        pre_hook=["{{ mrr_movements_log_rewrite() }}", "{{ mrr_movements_delete_stale() }}"]
     )
 }}
 
