@@ -175,10 +175,10 @@
 {% endmacro %}
 
 
-{#- The last build's rewrite of `relation`'s log (mrr_rewrites_relation): {'batch_no': n,
-    'rewritten_from': 'YYYY-MM-DD'}, or none when every row is to be read: no log yet (also
-    before any build, so that `dbt compile` works on a new warehouse), or the last build
-    rewrote every row. -#}
+{#- What the last logged build of mrr_movements rewrote (mrr_rewrites_relation): {'batch_no':
+    n, 'rewritten_from': 'YYYY-MM-DD', 'accounts': a query of the accounts it rewrote whole},
+    or none when every row is to be read: no log yet (also before any build, so that `dbt
+    compile` works on a new warehouse), or the last build rewrote every row. -#}
 {% macro mrr_last_rewrite() %}
     {%- set log_table = mrr_rewrites_relation() -%}
     {%- if not execute or load_relation(log_table) is none -%}
