@@ -262,9 +262,7 @@ def _rewritten_rows(con, db: str, mart: str, columns: list[tuple], served_column
     served copy from another warehouse or older than the kept log, a full rebuild — copies
     the mart whole."""
     log_table, month_column, account_column = REWRITE_LOGS[mart]
-    schema, table = log_table.split(".")
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = ? "
-                       "AND table_name = ?", [schema, table]).fetchone()[0]:
+    if not _has_table(con, "wh", log_table):
         return Rewrite(None, None)
     headers = con.execute(f"SELECT batch_no, batch_id, rewritten_from FROM wh.{log_table} "
                           "WHERE account_id IS NULL ORDER BY batch_no").fetchall()
@@ -289,12 +287,17 @@ def _rewritten_rows(con, db: str, mart: str, columns: list[tuple], served_column
 
 def _served_rewrite(con, db: str, mart: str) -> tuple[int, str] | None:
     """The build of ``mart`` the served file mirrors (its :data:`STATE_TABLE` row), or None."""
-    schema, table = STATE_TABLE.split(".")
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-                       "AND table_name = ?", [db, schema, table]).fetchone()[0]:
+    if not _has_table(con, db, STATE_TABLE):
         return None
     row = con.execute(f'SELECT batch_no, batch_id FROM "{db}".{STATE_TABLE} WHERE mart = ?', [mart]).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def _has_table(con, catalog: str, table: str) -> bool:
+    """Whether ``catalog`` has ``table`` (``schema.name``)."""
+    schema, name = table.split(".")
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+                       "AND table_name = ?", [catalog, schema, name]).fetchone()[0] > 0
 
 
 def _record_rewrites(con, db: str, rewrites: dict[str, Rewrite]) -> None:

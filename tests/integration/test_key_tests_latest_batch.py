@@ -177,9 +177,15 @@ def test_project_compiles_before_any_build(tmp_path):
     failing on the missing relation (the dbt templater of `make lint` compiles this way)."""
     warehouse = tmp_path / "new.duckdb"
     run_dbt("compile", warehouse, date.fromisoformat(AS_OF),
-            extra=["--select", "stg_email__email_events", "int_cpm_segment_runs"])  # raises on failure
+            extra=["--select", "stg_email__email_events", "int_cpm_segment_runs", "mrr_movements",
+                   "kpi_mrr_movements_consistent"])  # raises on failure
     compiled = {p.name: p.read_text() for p in (dbt_work_dir(warehouse) / "target" / "compiled").rglob("*.sql")}
     scoped = [name for name in compiled if name.startswith(("unique_stg_email__email_events",
                                                             "cpm_segment_runs_tile_month_ends"))]
     assert len(scoped) == 2, sorted(compiled)
     assert all("_batch_no" not in compiled[name] for name in scoped)
+    # mrr_movements' tests, before its rewrite log exists: the whole table
+    mrr = [name for name in compiled if name.startswith(("unique_combination_mrr_movements",
+                                                         "accepted_values_mrr_movements", "kpi_mrr_movements"))]
+    assert len(mrr) == 3, sorted(compiled)
+    assert all("mrr_movements_rewrites" not in compiled[name] for name in mrr)
