@@ -152,8 +152,7 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.
     share a triple.
     """
     x, t_x, T = _check_rft(x, t_x, T)
-    keys, weights = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    ux, utx, uT = keys[:, 0], keys[:, 1], keys[:, 2]
+    (ux, utx, uT), weights, _ = distinct_customers(x, t_x, T)
     w = weights / weights.sum()
     x_values = np.unique(ux, return_inverse=True)
     start = initial or BgNbdParams(r=1.0, alpha=max(float(np.mean(T)), 1e-6), a=1.0, b=1.0)
@@ -171,6 +170,27 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, l2_penalty: float = 0.
     return FitResult(params, ll, int(x.size), int(theta.nit))
 
 
+def distinct_customers(x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+                       ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct ``(x, t_x, T)`` triples, how many customers share each, and each
+    customer's triple (an index into them): every BG/NBD quantity of a customer depends on
+    these three numbers only, and with ages in whole days many customers share them (328k
+    triples among 447k customers at L scale).
+
+    The triples come in ``np.unique(..., axis=0)``'s order (by x, then t_x, then T), so a fit's
+    weighted sums add up in the same order as with it; a lexicographic sort of the three
+    columns finds them ≈ 7x faster (0.12 against 0.83 s at L scale, docs/benchmarks.md)."""
+    n = x.size
+    order = np.lexsort((T, t_x, x))
+    xs, txs, Ts = x[order], t_x[order], T[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = (xs[1:] != xs[:-1]) | (txs[1:] != txs[:-1]) | (Ts[1:] != Ts[:-1])
+    starts = np.flatnonzero(first)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return (xs[starts], txs[starts], Ts[starts]), np.diff(np.append(starts, n)), inverse
+
+
 def probability_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
     """P(alive at T | x, t_x, T), FHL (2005) eq. 11; 1 for customers without a repeat
     purchase (in the BG/NBD a customer can only drop out right after a purchase)."""
@@ -178,8 +198,13 @@ def probability_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: Arra
     return 1.0 / (1.0 + _dropout_odds(params, x, t_x, T))
 
 
-def expected_purchases(params: BgNbdParams, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
-    """Conditional expected number of purchases in (T, T + t], FHL (2005) eq. 10."""
+def expected_purchases(params: BgNbdParams, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+                       dropout_odds: np.ndarray | None = None) -> np.ndarray:
+    """Conditional expected number of purchases in (T, T + t], FHL (2005) eq. 10.
+
+    ``dropout_odds``: :func:`_dropout_odds` of these customers, when the caller evaluates
+    several horizons (they do not depend on ``t``); ignored near a = 1, where both sides of
+    the singularity need their own."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if abs(params.a - 1.0) < A_NEAR_ONE:
         return _across_a_equal_one(params, lambda p: expected_purchases(p, t, x, t_x, T))
@@ -188,7 +213,8 @@ def expected_purchases(params: BgNbdParams, t: float, x: ArrayLike, t_x: ArrayLi
     log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
     hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
     numerator = (a + b + x - 1) / (a - 1) * (1.0 - np.exp(log_ratio) * hyp)
-    out = numerator / (1.0 + _dropout_odds(params, x, t_x, T))
+    odds = _dropout_odds(params, x, t_x, T) if dropout_odds is None else dropout_odds
+    out = numerator / (1.0 + odds)
     if not np.all(np.isfinite(out)):
         raise ClvFitError("BG/NBD conditional expectation is not finite (hyp2f1 did not converge) for "
                           f"{int(np.sum(~np.isfinite(out)))} customer(s); check the parameters {params}")
@@ -372,18 +398,33 @@ def discounted_clv(bgnbd: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLik
     """Expected discounted value of purchases in (T, T + horizon]: the horizon is cut into
     months (the last one partial), each month's expected purchases (BG/NBD) times the
     expected spend per purchase (usually :func:`expected_average_value`) is discounted by
-    (1 + d)^k for month k. ``horizon`` and ``month`` are in the BG/NBD time unit."""
+    (1 + d)^k for month k. ``horizon`` and ``month`` are in the BG/NBD time unit.
+
+    The spend per purchase is the same in every month, so this is
+    :func:`discounted_purchases` times it."""
+    value = np.asarray(value_per_purchase, dtype=float)
+    return discounted_purchases(bgnbd, x, t_x, T, horizon, month, monthly_discount_rate) * value
+
+
+def discounted_purchases(bgnbd: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, horizon: float,
+                         month: float, monthly_discount_rate: float) -> np.ndarray:
+    """Σ_k (E[X(k months)] − E[X(k − 1 months)]) / (1 + d)^k over the months of the horizon
+    (the last one partial): each month's expected purchases, discounted — the CLV of a
+    customer whose every purchase is worth 1. Depends on ``(x, t_x, T)`` only, so a caller
+    can evaluate it once per distinct triple (:func:`distinct_customers`)."""
     if horizon <= 0 or month <= 0:
         raise ValueError("horizon and month length must be positive")
     if monthly_discount_rate <= -1:
         raise ValueError("the monthly discount rate must be > -1")
-    value = np.asarray(value_per_purchase, dtype=float)
-    total = np.zeros(np.broadcast(value, np.asarray(x, dtype=float)).shape)
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    # the same for every month: computed once, not once per month
+    odds = _dropout_odds(bgnbd, x, t_x, T)
+    total = np.zeros(np.broadcast(x, t_x, T).shape)
     previous = np.zeros_like(total)
     months = int(np.ceil(horizon / month - 1e-9))
     for k in range(1, months + 1):  # a loop over months (about 12), vectorised over customers
-        cumulative = expected_purchases(bgnbd, min(k * month, horizon), x, t_x, T)
-        total += (cumulative - previous) * value / (1 + monthly_discount_rate) ** k
+        cumulative = expected_purchases(bgnbd, min(k * month, horizon), x, t_x, T, dropout_odds=odds)
+        total += (cumulative - previous) / (1 + monthly_discount_rate) ** k
         previous = cumulative
     return total
 

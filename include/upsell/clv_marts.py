@@ -120,10 +120,13 @@ def score_customers(summary: pd.DataFrame, fits: pd.DataFrame, horizon_days: flo
     gg_values = _params(fits, GAMMA_GAMMA, ("p", "q", "gamma"))
     nothing = np.full(len(out), np.nan)
     horizon = horizon_days / unit_days
+    # every BG/NBD quantity is computed once per distinct (x, t_x, T) and gathered: the
+    # hypergeometric function of the 13 horizons (the year and its months) dominates scoring
+    triples, _, customer_triple = clv.distinct_customers(x, t_x, T)
     if bg_values:
         bg = clv.BgNbdParams(**bg_values)
-        out["probability_alive"] = clv.probability_alive(bg, x, t_x, T)
-        out["expected_purchases_365d"] = clv.expected_purchases(bg, horizon, x, t_x, T)
+        out["probability_alive"] = clv.probability_alive(bg, *triples)[customer_triple]
+        out["expected_purchases_365d"] = clv.expected_purchases(bg, horizon, *triples)[customer_triple]
     else:
         out["probability_alive"] = out["expected_purchases_365d"] = nothing
     gg = clv.GammaGammaParams(**gg_values) if gg_values else None
@@ -134,9 +137,10 @@ def score_customers(summary: pd.DataFrame, fits: pd.DataFrame, horizon_days: flo
     x_repeat = np.where(m > 0, x, 0.0)  # a repeat customer without positive spend: population mean
     out["expected_avg_purchase_value_jpy"] = clv.expected_average_value(gg, x_repeat, m_repeat) if gg else nothing
     if bg_values and gg:
-        out["predicted_clv_365d_jpy"] = clv.discounted_clv(
-            bg, x, t_x, T, out["expected_avg_purchase_value_jpy"].to_numpy(), horizon=horizon,
-            month=MONTH_DAYS / unit_days, monthly_discount_rate=monthly_discount_rate)
+        # clv.discounted_clv, with the discounted purchases of each distinct triple
+        discounted = clv.discounted_purchases(bg, *triples, horizon=horizon, month=MONTH_DAYS / unit_days,
+                                              monthly_discount_rate=monthly_discount_rate)
+        out["predicted_clv_365d_jpy"] = discounted[customer_triple] * out["expected_avg_purchase_value_jpy"].to_numpy()
     else:
         out["predicted_clv_365d_jpy"] = nothing
     out["horizon_days"] = int(horizon_days)

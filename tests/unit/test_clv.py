@@ -291,3 +291,32 @@ def test_a_line_search_stalled_on_the_flat_ridge_is_accepted_not_polished_for_ev
         assert np.sum(clv.bgnbd_log_likelihood(on_ridge, x, t_x, T)) <= ll + 1e-3
         off = clv.BgNbdParams(fit.params.r * factor, fit.params.alpha, fit.params.a, fit.params.b)
         assert np.sum(clv.bgnbd_log_likelihood(off, x, t_x, T)) < ll
+
+
+@pytest.mark.parametrize("n", [0, 1, 5_000])
+def test_distinct_customers_are_numpys_unique_rows_in_its_order(n):
+    """The fit's weighted sums add up in the order of the triples: it must be
+    ``np.unique(axis=0)``'s, and every customer must point at their own triple."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, n).astype(float)
+    t_x = np.where(x > 0, rng.integers(0, 10, n), 0).astype(float)
+    T = t_x + rng.integers(0, 10, n)
+    (ux, utx, uT), counts, inverse = clv.distinct_customers(x, t_x, T)
+    rows = np.column_stack([x, t_x, T])
+    expected, expected_counts = np.unique(rows, axis=0, return_counts=True)
+    np.testing.assert_array_equal(np.column_stack([ux, utx, uT]), expected)
+    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_array_equal(np.column_stack([ux, utx, uT])[inverse], rows)
+    if n > 100:
+        assert len(ux) < n / 2  # the sample shares triples, so the check above is not vacuous
+
+
+def test_shared_dropout_odds_give_the_same_expectations_and_are_not_used_near_a_equal_one():
+    T, x, t_x, _, _ = simulated(1_000)
+    odds = clv._dropout_odds(TRUE, x, t_x, T)
+    np.testing.assert_array_equal(clv.expected_purchases(TRUE, 90, x, t_x, T, dropout_odds=odds),
+                                  clv.expected_purchases(TRUE, 90, x, t_x, T))
+    near_one = clv.BgNbdParams(TRUE.r, TRUE.alpha, 1.0 + clv.A_NEAR_ONE / 2, TRUE.b)
+    wrong = np.zeros_like(odds)  # odds of other parameters: must not be used on either side of a = 1
+    np.testing.assert_array_equal(clv.expected_purchases(near_one, 90, x, t_x, T, dropout_odds=wrong),
+                                  clv.expected_purchases(near_one, 90, x, t_x, T))

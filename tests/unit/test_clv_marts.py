@@ -106,3 +106,21 @@ def test_estimates_do_not_depend_on_the_row_order():
     a = fit_models(s).value.to_numpy()
     b = fit_models(shuffled).value.to_numpy()
     assert np.array_equal(a, b)
+
+
+def test_scores_computed_per_distinct_triple_are_each_customers_own():
+    """score_customers evaluates BG/NBD once per distinct (x, t_x, T) and gathers: every
+    customer must still get the values of their own inputs, in their own row."""
+    s = summary().sample(frac=1.0, random_state=5).reset_index(drop=True)  # customers in no particular order
+    fits = fit_models(s)
+    scored = score_customers(s, fits, horizon_days=365, monthly_discount_rate=0.01)
+    by = fits.set_index(["model", "parameter"])["value"]
+    bg = clv.BgNbdParams(*(float(by[("bg_nbd", p)]) for p in ("r", "alpha", "a", "b")))
+    x, t_x, T = (s[c].to_numpy(float) for c in ("clv_frequency", "clv_recency_days", "clv_t_days"))
+    assert len(np.unique(np.column_stack([x, t_x, T]), axis=0)) < len(s)  # triples are shared
+    np.testing.assert_array_equal(scored.account_id, s.account_id)
+    np.testing.assert_array_equal(scored.probability_alive, clv.probability_alive(bg, x, t_x, T))
+    np.testing.assert_array_equal(scored.expected_purchases_365d, clv.expected_purchases(bg, 365, x, t_x, T))
+    per_customer = clv.discounted_clv(bg, x, t_x, T, scored.expected_avg_purchase_value_jpy.to_numpy(), horizon=365,
+                                      month=365.25 / 12, monthly_discount_rate=0.01)
+    np.testing.assert_allclose(scored.predicted_clv_365d_jpy, per_customer, rtol=1e-14)
