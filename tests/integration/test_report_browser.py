@@ -113,6 +113,22 @@ def test_every_chart_spec_is_valid_vega_lite(published_sample):
     for chart_id, spec in charts.items():
         TopLevelSpec.validate(spec)  # raises with the schema's message on an invalid spec
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6"), chart_id
+        # the rows are put in after Altair built the spec (charts._spec): none may be left by name
+        data = list(_data_objects(spec))
+        assert data and all("values" in d and "name" not in d for d in data), (chart_id, data)
+
+
+def _data_objects(node):
+    """Every ``data`` object of a Vega-Lite spec."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "data" and isinstance(value, dict):
+                yield value
+            else:
+                yield from _data_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _data_objects(item)
 
 
 def test_every_chart_renders_svg_without_console_errors(page, browser):
