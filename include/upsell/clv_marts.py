@@ -120,11 +120,11 @@ def score_customers(summary: pd.DataFrame, fits: pd.DataFrame, horizon_days: flo
     gg_values = _params(fits, GAMMA_GAMMA, ("p", "q", "gamma"))
     nothing = np.full(len(out), np.nan)
     horizon = horizon_days / unit_days
-    # every BG/NBD quantity is computed once per distinct (x, t_x, T) and gathered: the
-    # hypergeometric function of the 13 horizons (the year and its months) dominates scoring
-    triples, _, customer_triple = clv.distinct_customers(x, t_x, T)
     if bg_values:
         bg = clv.BgNbdParams(**bg_values)
+        # every BG/NBD quantity is computed once per distinct (x, t_x, T) and gathered: the
+        # hypergeometric function of the 13 horizons (the year and its months) dominates scoring
+        triples, _, customer_triple = clv.distinct_customers(x, t_x, T)
         out["probability_alive"] = clv.probability_alive(bg, *triples)[customer_triple]
         out["expected_purchases_365d"] = clv.expected_purchases(bg, horizon, *triples)[customer_triple]
     else:
